@@ -1,0 +1,15 @@
+"""Test settings: only what tests need differs from config/settings.py."""
+
+from django.core.management.utils import get_random_secret_key
+
+from config.settings import *  # noqa: F403
+
+SECRET_KEY = get_random_secret_key()
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# No collectstatic in tests: serve nothing from STATIC_ROOT.
+MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405

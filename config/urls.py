@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import path
+
+admin.site.site_header = "Rollcall"
+admin.site.site_title = "Rollcall"
+admin.site.index_title = "Roster sync administration"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]

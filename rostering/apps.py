@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RosteringConfig(AppConfig):
+    name = "rostering"
+    verbose_name = "Rostering (SIS mirror)"

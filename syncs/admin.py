@@ -1,0 +1,203 @@
+from django.contrib import admin, messages
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from syncs.errors import SyncFailure
+from syncs.exports import ISSUE_HEADER, PLANNED_ARCHIVE_HEADER, csv_lines
+from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncConfig, SyncRun
+from syncs.services import sync_run_approve_archives, sync_run_create, sync_run_execute
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Runs and what they found are records of what happened: nobody edits them."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RecentRunsInline(admin.TabularInline):
+    model = SyncRun
+    fields = ("created_at", "trigger", "dry_run", "status", "failure_reason", "message")
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("-created_at",)
+
+
+@admin.register(SyncConfig)
+class SyncConfigAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "organization",
+        "source_kind",
+        "format",
+        "deletion_threshold",
+        "enabled",
+        "last_run",
+    )
+    list_filter = ("source_kind", "enabled")
+    search_fields = ("name", "organization__name", "organization__slug")
+    list_select_related = ("organization",)
+    autocomplete_fields = ("organization",)
+    actions = ["run_now", "dry_run_now"]
+
+    @admin.display(description="Last run")
+    def last_run(self, obj):
+        run = obj.runs.order_by("-created_at").first()
+        if run is None:
+            return "—"
+        url = reverse("admin:syncs_syncrun_change", args=[run.pk])
+        return format_html('<a href="{}">{}</a>', url, run.get_status_display())
+
+    def _run(self, request, queryset, *, dry_run: bool):
+        for config in queryset:
+            run = sync_run_execute(run=sync_run_create(config=config, dry_run=dry_run))
+            level = messages.SUCCESS if run.status == "succeeded" else messages.WARNING
+            self.message_user(
+                request, f"{config}: {run.get_status_display()}. {run.message}", level
+            )
+
+    @admin.action(description="Run sync now")
+    def run_now(self, request, queryset):
+        self._run(request, queryset, dry_run=False)
+
+    @admin.action(description="Dry run now (apply nothing)")
+    def dry_run_now(self, request, queryset):
+        self._run(request, queryset, dry_run=True)
+
+
+class SchoolSummaryInline(admin.TabularInline):
+    model = SchoolSummary
+    fields = ("sis_id", "name", "status", "created", "updated", "archived", "errors", "alerts")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "config",
+        "trigger",
+        "dry_run",
+        "status",
+        "failure_reason",
+        "created_at",
+        "duration",
+    )
+    list_filter = ("status", "failure_reason", "dry_run", "trigger")
+    search_fields = ("config__name", "config__organization__name")
+    list_select_related = ("config", "config__organization")
+    inlines = [SchoolSummaryInline]
+    actions = ["download_planned_archives", "approve_archives"]
+    readonly_fields = ("issues_link",)
+
+    @admin.display(description="Seconds")
+    def duration(self, obj):
+        seconds = obj.duration_seconds
+        return f"{seconds:.1f}" if seconds is not None else "—"
+
+    @admin.display(description="Issues")
+    def issues_link(self, obj):
+        url = reverse("admin:syncs_issue_changelist") + f"?run__id__exact={obj.pk}"
+        return format_html('<a href="{}">{} issue(s)</a>', url, obj.issues.count())
+
+    @admin.action(description="Download the records it would archive (CSV)")
+    def download_planned_archives(self, request, queryset):
+        rows = PlannedArchive.objects.filter(run__in=queryset).values_list(
+            "kind", "source_id", "name", "school_sis_id"
+        )
+        response = StreamingHttpResponse(
+            csv_lines(PLANNED_ARCHIVE_HEADER, rows.iterator()), content_type="text/csv"
+        )
+        response["Content-Disposition"] = 'attachment; filename="planned-archives.csv"'
+        return response
+
+    @admin.action(description="Approve the blocked archives of this run (once)")
+    def approve_archives(self, request, queryset):
+        for run in queryset:
+            try:
+                n = sync_run_approve_archives(run=run, user=request.user)
+            except SyncFailure as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"Run #{run.pk}: {n} record(s) archived.", messages.SUCCESS
+                )
+
+
+@admin.register(SchoolSummary)
+class SchoolSummaryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "sis_id",
+        "name",
+        "run",
+        "status",
+        "created",
+        "updated",
+        "archived",
+        "errors",
+        "alerts",
+    )
+    list_filter = ("status",)
+    search_fields = ("sis_id", "name")
+    list_select_related = ("run", "run__config", "run__config__organization")
+
+
+@admin.register(Issue)
+class IssueAdmin(ReadOnlyAdmin):
+    list_display = (
+        "code",
+        "severity",
+        "school_sis_id",
+        "record_kind",
+        "source_id",
+        "name",
+        "message",
+    )
+    list_filter = ("severity", "code", "record_kind")
+    search_fields = ("source_id", "name", "value", "message", "school_sis_id")
+    actions = ["download_csv"]
+
+    @admin.action(description="Download selected issues (CSV)")
+    def download_csv(self, request, queryset):
+        rows = queryset.values_list(
+            "severity",
+            "code",
+            "school_sis_id",
+            "record_kind",
+            "source_id",
+            "name",
+            "field",
+            "value",
+            "file",
+            "line",
+            "message",
+            "hint",
+        )
+        response = StreamingHttpResponse(
+            csv_lines(ISSUE_HEADER, rows.iterator()), content_type="text/csv"
+        )
+        response["Content-Disposition"] = 'attachment; filename="issues.csv"'
+        return response
+
+
+@admin.register(PlannedArchive)
+class PlannedArchiveAdmin(ReadOnlyAdmin):
+    list_display = ("kind", "source_id", "name", "school_sis_id", "run")
+    list_filter = ("kind",)
+    search_fields = ("source_id", "name", "school_sis_id")
+    list_select_related = ("run",)

@@ -1,0 +1,490 @@
+"""OneRoster 1.1 CSV (bulk) → Roster.
+
+Files: manifest.csv (optional), orgs.csv, users.csv, classes.csv, enrollments.csv
+(required), demographics.csv (birth dates), academicSessions.csv (term names),
+courses.csv (optional, unused). Guardians are users with role parent, guardian or
+relative, linked through `agentSourcedIds` on the student, the guardian, or both.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+from syncs.errors import SyncFailure
+from syncs.findings import Finding
+from syncs.formats.csvfiles import FileSpec, Table, open_table
+from syncs.records import (
+    ClassRecord,
+    EnrollmentRecord,
+    PersonRecord,
+    Roster,
+    SchoolRecord,
+    Where,
+)
+
+ORGS = FileSpec(
+    name="orgs.csv",
+    kind="school",
+    columns=(
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "name",
+        "type",
+        "identifier",
+        "parentSourcedId",
+    ),
+    required=frozenset({"sourcedId", "name", "type"}),
+)
+USERS = FileSpec(
+    name="users.csv",
+    kind="person",
+    columns=(
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "enabledUser",
+        "orgSourcedIds",
+        "role",
+        "username",
+        "userIds",
+        "givenName",
+        "familyName",
+        "middleName",
+        "identifier",
+        "email",
+        "sms",
+        "phone",
+        "agentSourcedIds",
+        "grades",
+        "password",
+    ),
+    required=frozenset({"sourcedId", "orgSourcedIds", "role", "givenName", "familyName"}),
+    important=frozenset({"email", "sms", "phone", "agentSourcedIds"}),
+    aliases={
+        "first_name": "givenName",
+        "firstname": "givenName",
+        "last_name": "familyName",
+        "lastname": "familyName",
+        "email_address": "email",
+        "orgSourcedId": "orgSourcedIds",
+        "agentSourcedId": "agentSourcedIds",
+    },
+)
+CLASSES = FileSpec(
+    name="classes.csv",
+    kind="class",
+    columns=(
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "title",
+        "grades",
+        "courseSourcedId",
+        "classCode",
+        "classType",
+        "location",
+        "schoolSourcedId",
+        "termSourcedIds",
+        "subjects",
+        "subjectCodes",
+        "periods",
+    ),
+    required=frozenset({"sourcedId", "title", "schoolSourcedId"}),
+    important=frozenset({"termSourcedIds"}),
+    aliases={"orgSourcedId": "schoolSourcedId", "termSourcedId": "termSourcedIds"},
+)
+ENROLLMENTS = FileSpec(
+    name="enrollments.csv",
+    kind="enrollment",
+    columns=(
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "classSourcedId",
+        "schoolSourcedId",
+        "userSourcedId",
+        "role",
+        "primary",
+        "beginDate",
+        "endDate",
+    ),
+    required=frozenset({"classSourcedId", "userSourcedId", "role"}),
+    important=frozenset({"primary"}),
+)
+DEMOGRAPHICS = FileSpec(
+    name="demographics.csv",
+    kind="person",
+    columns=(
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "birthDate",
+        "sex",
+        "americanIndianOrAlaskaNative",
+        "asian",
+        "blackOrAfricanAmerican",
+        "nativeHawaiianOrOtherPacificIslander",
+        "white",
+        "demographicRaceTwoOrMoreRaces",
+        "hispanicOrLatinoEthnicity",
+        "countryOfBirthCode",
+        "stateOfBirthAbbreviation",
+        "cityOfBirth",
+        "publicSchoolResidenceStatus",
+    ),
+    required=frozenset({"sourcedId", "birthDate"}),
+)
+SESSIONS = FileSpec(
+    name="academicSessions.csv",
+    kind="file",
+    columns=(
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "title",
+        "type",
+        "startDate",
+        "endDate",
+        "parentSourcedId",
+        "schoolYear",
+    ),
+    required=frozenset({"sourcedId", "title"}),
+)
+
+REQUIRED_FILES = (ORGS, USERS, CLASSES, ENROLLMENTS)
+OPTIONAL_FILES = (DEMOGRAPHICS, SESSIONS)
+KNOWN_FILES = {s.name for s in REQUIRED_FILES + OPTIONAL_FILES} | {
+    "manifest.csv",
+    "courses.csv",
+}
+
+USER_ROLES = {
+    "teacher": "teacher",
+    "administrator": "administrator",
+    "student": "student",
+    "parent": "parent",
+    "guardian": "parent",
+    "relative": "parent",
+}
+# Roles OneRoster knows but Rollcall does not roster.
+IGNORED_USER_ROLES = {"aide", "proctor"}
+ENROLLMENT_ROLES = {"teacher": "teacher", "student": "student"}
+DELETED = {"tobedeleted", "inactive"}
+
+
+def _split(cell: str) -> list[str]:
+    return [part.strip() for part in cell.split(",") if part.strip()]
+
+
+def find_files(folder: Path) -> dict[str, Path]:
+    """Map lower-cased file names to paths; districts vary the case (Users.csv)."""
+    found: dict[str, Path] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not any(p.startswith((".", "__MACOSX")) for p in path.parts):
+            found.setdefault(path.name.lower(), path)
+    return found
+
+
+def read_manifest(files: dict[str, Path]) -> dict[str, str]:
+    """`file.<name>` → absent|bulk|delta. A missing manifest means bulk for every file."""
+    path = files.get("manifest.csv")
+    if path is None:
+        return {}
+    modes: dict[str, str] = {}
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+        for row in csv.reader(f):
+            if len(row) >= 2 and row[0].strip().lower().startswith("file."):
+                name = row[0].strip()[5:].lower()
+                modes[f"{name}.csv"] = row[1].strip().lower()
+    return modes
+
+
+class _Parser:
+    def __init__(self, files: dict[str, Path]) -> None:
+        self.files = files
+        self.roster = Roster(files=sorted(files))
+        self.findings: list[Finding] = []
+
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+
+    def table(self, spec: FileSpec, on_unreadable_id: Callable[[str], None] | None = None) -> Table:
+        return open_table(
+            spec, self.files[spec.name.lower()], self.add, on_unreadable_id or (lambda _i: None)
+        )
+
+    def duplicate(self, spec: FileSpec, source_id: str, line: int, first: Where) -> None:
+        self.add(
+            Finding(
+                code="duplicate_id",
+                kind=spec.kind,
+                source_id=source_id,
+                file=spec.name,
+                line=line,
+                message=f"{spec.name} line {line} repeats ID {source_id} "
+                f"(first on line {first.line}).",
+            )
+        )
+
+    def note_empty(self, table: Table, kind: str) -> None:
+        if table.rows_read == 0:
+            self.roster.empty_files[kind] = table.spec.name
+        if table.header.ignored:
+            self.roster.ignored_headers[table.spec.name] = table.header.ignored
+
+    # -- files -------------------------------------------------------------------
+
+    def orgs(self) -> None:
+        t = self.table(ORGS)
+        sid, name, typ, status = t.col("sourcedId"), t.col("name"), t.col("type"), t.col("status")
+        for _line, cells in t.rows():
+            if status is not None and cells[status].strip().lower() in DELETED:
+                continue
+            if cells[typ].strip().lower() != "school":
+                continue
+            school_id = cells[sid].strip()
+            if school_id:
+                self.roster.schools.setdefault(
+                    school_id, SchoolRecord(school_id, cells[name].strip())
+                )
+        self.note_empty(t, "schools")
+
+    def sessions(self) -> dict[str, str]:
+        if "academicsessions.csv" not in self.files:
+            return {}
+        t = self.table(SESSIONS)
+        sid, title = t.col("sourcedId"), t.col("title")
+        return {cells[sid].strip(): cells[title].strip() for _l, cells in t.rows()}
+
+    def birth_dates(self) -> dict[str, str]:
+        if "demographics.csv" not in self.files:
+            return {}
+        t = self.table(DEMOGRAPHICS)
+        sid, born = t.col("sourcedId"), t.col("birthDate")
+        return {cells[sid].strip(): cells[born].strip() for _l, cells in t.rows()}
+
+    def users(self, dobs: dict[str, str]) -> dict[str, list[str]]:
+        """Read people; return each person's raw agentSourcedIds for linking."""
+        unreadable = self.roster.unreadable_people
+        t = self.table(USERS, unreadable.add)
+        c = t.col
+        sid, role_col, orgs_col = c("sourcedId"), c("role"), c("orgSourcedIds")
+        given, family, email = c("givenName"), c("familyName"), c("email")
+        sms, phone, agents, grades = c("sms"), c("phone"), c("agentSourcedIds"), c("grades")
+        status, enabled = c("status"), c("enabledUser")
+        agent_ids: dict[str, list[str]] = {}
+        people = self.roster.people
+        for line, cells in t.rows():
+            source_id = cells[sid].strip()
+            if not source_id:
+                self._no_id(USERS, line)
+                continue
+            if status is not None and cells[status].strip().lower() in DELETED:
+                continue
+            if enabled is not None and cells[enabled].strip().lower() == "false":
+                continue
+            raw_role = cells[role_col].strip().lower()
+            role = USER_ROLES.get(raw_role)
+            if role is None:
+                if raw_role not in IGNORED_USER_ROLES:
+                    unreadable.add(source_id)
+                    self.add(
+                        Finding(
+                            code="invalid_row",
+                            source_id=source_id,
+                            file=USERS.name,
+                            line=line,
+                            field="role",
+                            value=cells[role_col],
+                            message=f"users.csv line {line}: role "
+                            f"`{cells[role_col].strip()}` is not a OneRoster role.",
+                        )
+                    )
+                continue
+            where = Where(USERS.name, line)
+            if source_id in people:
+                self.duplicate(USERS, source_id, line, people[source_id].where)
+                continue
+            phone_value = ""
+            for col in (sms, phone):
+                if col is not None and cells[col].strip():
+                    phone_value = cells[col].strip()
+                    break
+            people[source_id] = PersonRecord(
+                source_id=source_id,
+                role=role,
+                given_name=cells[given].strip(),
+                family_name=cells[family].strip(),
+                email=cells[email].strip() if email is not None else "",
+                phone=phone_value,
+                dob=dobs.get(source_id, ""),
+                grade=(_split(cells[grades]) or [""])[0] if grades is not None else "",
+                school_ids=tuple(_split(cells[orgs_col])),
+                where=where,
+            )
+            if agents is not None and cells[agents].strip():
+                agent_ids[source_id] = _split(cells[agents])
+        self.note_empty(t, "people")
+        return agent_ids
+
+    def link_guardians(self, agent_ids: dict[str, list[str]]) -> None:
+        people = self.roster.people
+        for owner_id, others in agent_ids.items():
+            owner = people[owner_id]
+            for other_id in others:
+                other = people.get(other_id)
+                if other is None:
+                    if other_id not in self.roster.unreadable_people:
+                        self._unknown(USERS, owner, "agentSourcedIds", other_id, "user")
+                    continue
+                if owner.role == "student" and other.role == "parent":
+                    self.roster.guardianships.add((other_id, owner_id))
+                elif owner.role == "parent" and other.role == "student":
+                    self.roster.guardianships.add((owner_id, other_id))
+
+    def classes(self, terms: dict[str, str]) -> None:
+        unreadable = self.roster.unreadable_classes
+        t = self.table(CLASSES, unreadable.add)
+        sid, title, school, term_col = (
+            t.col("sourcedId"),
+            t.col("title"),
+            t.col("schoolSourcedId"),
+            t.col("termSourcedIds"),
+        )
+        status = t.col("status")
+        classes = self.roster.classes
+        for line, cells in t.rows():
+            source_id = cells[sid].strip()
+            if not source_id:
+                self._no_id(CLASSES, line)
+                continue
+            if status is not None and cells[status].strip().lower() in DELETED:
+                continue
+            if source_id in classes:
+                self.duplicate(CLASSES, source_id, line, classes[source_id].where)
+                continue
+            term_ids = _split(cells[term_col]) if term_col is not None else []
+            term = ", ".join(terms.get(t_id, t_id) for t_id in term_ids)
+            classes[source_id] = ClassRecord(
+                source_id=source_id,
+                school_id=cells[school].strip(),
+                name=cells[title].strip(),
+                term=term,
+                where=Where(CLASSES.name, line),
+            )
+        self.note_empty(t, "classes")
+
+    def enrollments(self) -> None:
+        t = self.table(ENROLLMENTS)
+        cls, user, role_col, primary, status = (
+            t.col("classSourcedId"),
+            t.col("userSourcedId"),
+            t.col("role"),
+            t.col("primary"),
+            t.col("status"),
+        )
+        enrollments = self.roster.enrollments
+        for line, cells in t.rows():
+            class_id, person_id = cells[cls].strip(), cells[user].strip()
+            if not class_id or not person_id:
+                self._no_id(ENROLLMENTS, line, "classSourcedId and userSourcedId")
+                continue
+            if status is not None and cells[status].strip().lower() in DELETED:
+                continue
+            role = ENROLLMENT_ROLES.get(cells[role_col].strip().lower())
+            if role is None:
+                continue  # administrator/proctor enrollments are not class members here
+            is_primary = primary is not None and cells[primary].strip().lower() == "true"
+            key = (class_id, person_id)
+            known = enrollments.get(key)
+            # The same person listed twice in a class: the teacher role wins.
+            if known is None or (known.role == "student" and role == "teacher"):
+                enrollments[key] = EnrollmentRecord(
+                    class_id, person_id, role, is_primary, Where(ENROLLMENTS.name, line)
+                )
+        self.note_empty(t, "enrollments")
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _no_id(self, spec: FileSpec, line: int, column: str = "sourcedId") -> None:
+        self.add(
+            Finding(
+                code="invalid_row",
+                kind=spec.kind,
+                file=spec.name,
+                line=line,
+                message=f"{spec.name} line {line} has no {column}.",
+            )
+        )
+
+    def _unknown(
+        self, spec: FileSpec, owner: PersonRecord, column: str, ref: str, what: str
+    ) -> None:
+        self.add(
+            Finding(
+                code="unknown_reference",
+                kind="person",
+                source_id=owner.source_id,
+                name=owner.name,
+                field=column,
+                value=ref,
+                file=spec.name,
+                line=owner.where.line,
+                school_id=owner.school_ids[0] if owner.school_ids else "",
+                message=f"{spec.name} line {owner.where.line}: {column} names {what} "
+                f"{ref}, who is not in users.csv.",
+            )
+        )
+
+
+def parse(folder: Path) -> tuple[Roster, list[Finding]]:
+    """Parse a OneRoster 1.1 CSV folder. Fails the run on missing files or bad headers."""
+    files = find_files(folder)
+    modes = read_manifest(files)
+    delta = sorted(name for name, mode in modes.items() if mode == "delta")
+    if delta:
+        raise SyncFailure(
+            "invalid_files",
+            "The manifest marks " + ", ".join(delta) + " as delta files; this sync "
+            "reads bulk files only. Send a full (bulk) export.",
+            {"delta_files": delta},
+        )
+    missing = [
+        spec.name
+        for spec in REQUIRED_FILES
+        if spec.name.lower() not in files and modes.get(spec.name.lower()) != "absent"
+    ]
+    if missing:
+        csvs = sorted(name for name in files if name.endswith(".csv"))
+        raise SyncFailure(
+            "invalid_files",
+            "Required OneRoster file(s) missing: "
+            + ", ".join(missing)
+            + ". Found: "
+            + (", ".join(csvs) or "no CSV files")
+            + ".",
+            {"missing_files": missing, "found_files": csvs},
+        )
+    for spec in REQUIRED_FILES:
+        if spec.name.lower() not in files:  # marked absent in the manifest
+            raise SyncFailure(
+                "invalid_files",
+                f"The manifest marks {spec.name} as absent, but a bulk sync needs it.",
+                {"missing_files": [spec.name]},
+            )
+    p = _Parser(files)
+    p.orgs()
+    terms = p.sessions()
+    dobs = p.birth_dates()
+    agents = p.users(dobs)
+    p.link_guardians(agents)
+    p.classes(terms)
+    p.enrollments()
+    if "demographics.csv" not in files:
+        p.roster.ignored_headers.setdefault("(files)", []).append(
+            "demographics.csv missing: students have no birth dates"
+        )
+    return p.roster, p.findings

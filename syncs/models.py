@@ -1,0 +1,257 @@
+"""The sync engine's records: what to sync (SyncConfig), each run, and what it found."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class SourceKind(models.TextChoices):
+    LOCAL_FILES = "local_files", "Files in a local folder or zip"
+
+
+class RosterFormat(models.TextChoices):
+    ONEROSTER_1_1_CSV = "oneroster_1_1_csv", "OneRoster 1.1 CSV"
+
+
+def default_window_start():
+    from datetime import time
+
+    return time(23, 0)
+
+
+def default_window_end():
+    from datetime import time
+
+    return time(5, 0)
+
+
+class SyncConfig(models.Model):
+    """Where an organization's roster comes from, which schools to keep, and when to sync."""
+
+    organization = models.ForeignKey(
+        "rostering.Organization", on_delete=models.PROTECT, related_name="sync_configs"
+    )
+    name = models.CharField(max_length=200)
+    source_kind = models.CharField(max_length=32, choices=SourceKind.choices)
+    format = models.CharField(
+        max_length=32,
+        choices=RosterFormat.choices,
+        default=RosterFormat.ONEROSTER_1_1_CSV,
+    )
+    path = models.CharField(max_length=1024, blank=True, help_text="Folder or zip for local files.")
+    school_ids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="SIS school IDs to sync, exactly as the SIS writes them. "
+        "Empty means every school in the files.",
+    )
+    deletion_threshold = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("10"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Most a run may archive, as a percentage of each kind's active "
+        "records. 10–20 during the school year, 50–60 at back-to-school.",
+    )
+    window_start = models.TimeField(default=default_window_start)
+    window_end = models.TimeField(default=default_window_end)
+    time_zone = models.CharField(max_length=64, default="America/Los_Angeles")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="syncs_syncconfig_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} · {self.name}"
+
+
+class Trigger(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    SCHEDULED = "scheduled", "Scheduled"
+    API = "api", "API"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class FailureReason(models.TextChoices):
+    THRESHOLD = "threshold", "Deletion threshold exceeded"
+    CREDENTIALS = "credentials", "Credentials rejected"
+    SCHOOLS_NOT_FOUND = "schools_not_found", "Schools to sync not found"
+    INVALID_FILES = "invalid_files", "Invalid files"
+    SOURCE_UNAVAILABLE = "source_unavailable", "Source unavailable"
+    INTERNAL_ERROR = "internal_error", "Internal error"
+
+
+class Stage(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    FETCH = "fetch", "Fetching"
+    PARSE = "parse", "Parsing"
+    SCOPE = "scope", "Scoping schools"
+    VALIDATE = "validate", "Validating"
+    DEVICES = "devices", "Assigning devices"
+    PLAN = "plan", "Planning"
+    GUARD = "guard", "Checking the deletion threshold"
+    APPLY = "apply", "Applying"
+    REPORT = "report", "Reporting"
+    DONE = "done", "Done"
+
+
+class SyncRun(models.Model):
+    """One execution of a SyncConfig: the job record, its outcome and its figures."""
+
+    config = models.ForeignKey("syncs.SyncConfig", on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    failure_reason = models.CharField(max_length=32, choices=FailureReason.choices, blank=True)
+    message = models.TextField(blank=True, help_text="One-paragraph outcome.")
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.QUEUED)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    diagnostics = models.JSONField(default=dict, blank=True)
+    archives_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    archives_approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["config", "-created_at"])]
+
+    def __str__(self) -> str:
+        kind = "dry run" if self.dry_run else "run"
+        return f"{self.config} · {kind} #{self.pk} · {self.status}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class SchoolSummary(models.Model):
+    """A run's outcome for one school, as the sync tab shows it."""
+
+    run = models.ForeignKey(
+        "syncs.SyncRun", on_delete=models.CASCADE, related_name="school_summaries"
+    )
+    school = models.ForeignKey(
+        "rostering.School",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="summaries",
+        help_text="Empty for a school a dry run would create.",
+    )
+    sis_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=RunStatus.choices)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    archived = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    alerts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "school summaries"
+        ordering = ["run", "sis_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "sis_id"], name="syncs_schoolsummary_unique_school"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.sis_id} · run #{self.run_id}"
+
+
+class Severity(models.TextChoices):
+    ERROR = "error", "Error"
+    ALERT = "alert", "Alert"
+
+
+class RecordKind(models.TextChoices):
+    FILE = "file", "File"
+    SCHOOL = "school", "School"
+    PERSON = "person", "Person"
+    CLASS = "class", "Class"
+    ENROLLMENT = "enrollment", "Enrollment"
+    GUARDIANSHIP = "guardianship", "Guardianship"
+
+
+class Issue(models.Model):
+    """Something wrong with one record (or file) of a run, and how to fix it in the SIS."""
+
+    run = models.ForeignKey("syncs.SyncRun", on_delete=models.CASCADE, related_name="issues")
+    school = models.ForeignKey(
+        "rostering.School",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    school_sis_id = models.CharField(max_length=255, blank=True)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    code = models.CharField(max_length=40)
+    record_kind = models.CharField(max_length=16, choices=RecordKind.choices)
+    source_id = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=512, blank=True)
+    field = models.CharField(max_length=64, blank=True)
+    value = models.CharField(max_length=512, blank=True)
+    file = models.CharField(max_length=255, blank=True)
+    line = models.PositiveIntegerField(null=True, blank=True)
+    message = models.TextField()
+    hint = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        indexes = [
+            models.Index(fields=["run", "school", "severity", "code"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class PlannedArchive(models.Model):
+    """A record a run meant to archive; kept so a blocked archive can be reviewed and
+    approved once (rule T5), and so a dry run shows exactly who would leave."""
+
+    run = models.ForeignKey(
+        "syncs.SyncRun", on_delete=models.CASCADE, related_name="planned_archives"
+    )
+    kind = models.CharField(max_length=16)
+    record_id = models.BigIntegerField()
+    source_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=512, blank=True)
+    school_sis_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["run", "kind", "source_id"]
+        indexes = [models.Index(fields=["run", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.source_id}"

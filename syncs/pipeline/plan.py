@@ -1,0 +1,265 @@
+"""Stage 6, plan: diff the canonical roster against the mirror.
+
+Pure set operations over source IDs: what to create, update, unarchive and archive per
+kind, and who should hold each device afterwards. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from syncs.pipeline.mirror import Mirror
+from syncs.records import (
+    PERSON_KIND_BY_ROLE,
+    THRESHOLD_KINDS,
+    ClassRecord,
+    EnrollmentRecord,
+    PersonRecord,
+    Roster,
+    guardianship_source_id,
+)
+from syncs.rules.devices import Device
+
+
+@dataclass
+class KindPlan:
+    """One table's changes. `update` holds (pk, record) and includes unarchives."""
+
+    create: list = field(default_factory=list)
+    update: list = field(default_factory=list)
+    unarchive: set[int] = field(default_factory=set)
+    archive: list[int] = field(default_factory=list)  # pks
+    unchanged: int = 0
+    held: int = 0  # present but quarantined: neither changed nor archived (rule Q)
+
+
+@dataclass
+class Plan:
+    people: KindPlan = field(default_factory=KindPlan)
+    classes: KindPlan = field(default_factory=KindPlan)
+    enrollments: KindPlan = field(default_factory=KindPlan)
+    guardianships: KindPlan = field(default_factory=KindPlan)
+    dob: dict[str, date] = field(default_factory=dict)
+    # Who holds each device after the run, by person source_id.
+    device_owner: dict[Device, str] = field(default_factory=dict)
+    # Devices people planned for archive keep if the guard blocks archiving.
+    device_owner_if_blocked: dict[Device, str] = field(default_factory=dict)
+    # Present, valid people: they get (or keep) an account.
+    account_holders: set[str] = field(default_factory=set)
+    schools_to_create: list[str] = field(default_factory=list)
+    schools_to_rename: list[tuple[int, str]] = field(default_factory=list)
+    # Per threshold kind: active records the config manages, and planned archives.
+    active: dict[str, int] = field(default_factory=dict)
+    planned_archives: dict[str, int] = field(default_factory=dict)
+
+    # Unchanged and held people per threshold kind (people span three kinds).
+    people_unchanged: Counter = field(default_factory=Counter)
+    people_held: Counter = field(default_factory=Counter)
+
+    def counts(self, mirror: Mirror) -> dict[str, dict[str, int]]:
+        """Created/updated/unarchived/archived/unchanged/quarantined per threshold kind."""
+        out = {k: Counter() for k in THRESHOLD_KINDS}
+        role_of = {row.pk: row.role for row in mirror.people.values()}
+        for rec in self.people.create:
+            out[rec.kind]["created"] += 1
+        for _pk, rec in self.people.update:
+            out[rec.kind]["updated"] += 1
+        for pk in self.people.unarchive:
+            out[PERSON_KIND_BY_ROLE[role_of[pk]]]["unarchived"] += 1
+        for pk in self.people.archive:
+            out[PERSON_KIND_BY_ROLE[role_of[pk]]]["archived"] += 1
+        for kind in THRESHOLD_KINDS:
+            out[kind]["unchanged"] += self.people_unchanged[kind]
+            out[kind]["quarantined"] += self.people_held[kind]
+        for kind, plan in (
+            ("classes", self.classes),
+            ("enrollments", self.enrollments),
+            ("guardianships", self.guardianships),
+        ):
+            out[kind].update(
+                created=len(plan.create),
+                updated=len(plan.update),
+                unarchived=len(plan.unarchive),
+                archived=len(plan.archive),
+                unchanged=plan.unchanged,
+                quarantined=plan.held,
+            )
+        return {kind: {key: out[kind][key] for key in COUNT_KEYS} for kind in THRESHOLD_KINDS}
+
+
+COUNT_KEYS = ("created", "updated", "unarchived", "archived", "unchanged", "quarantined")
+
+
+def _person_fields(rec: PersonRecord, dob: date | None) -> tuple:
+    return (
+        rec.role,
+        rec.given_name,
+        rec.family_name,
+        dob,
+        rec.grade,
+        rec.email,
+        rec.phone,
+        tuple(sorted(rec.school_ids)),
+    )
+
+
+def _class_fields(rec: ClassRecord) -> tuple:
+    return (rec.school_id, rec.name, rec.term)
+
+
+def make_plan(
+    *,
+    roster: Roster,
+    mirror: Mirror,
+    person_errors: set[str],
+    class_errors: set[str],
+    dob: dict[str, date],
+    winners: dict[Device, str],
+) -> Plan:
+    plan = Plan(dob=dob)
+    held_people = person_errors | roster.unreadable_people
+    held_classes = class_errors | roster.unreadable_classes
+
+    # Schools: created or renamed to match the source; never archived by a sync.
+    for sis_id, school in roster.schools.items():
+        known = mirror.schools.get(sis_id)
+        if known is None:
+            plan.schools_to_create.append(sis_id)
+        elif school.name and school.name != known[1]:
+            plan.schools_to_rename.append((known[0], school.name))
+
+    # People.
+    for sid, rec in roster.people.items():
+        row = mirror.people.get(sid)
+        if sid in held_people:
+            if row is not None:
+                plan.people.held += 1
+                plan.people_held[PERSON_KIND_BY_ROLE[row.role]] += 1
+            continue
+        plan.account_holders.add(sid)
+        if row is None:
+            plan.people.create.append(rec)
+        elif row.archived or row.fields() != _person_fields(rec, dob.get(sid)):
+            plan.people.update.append((row.pk, rec))
+            if row.archived:
+                plan.people.unarchive.add(row.pk)
+        else:
+            plan.people.unchanged += 1
+            plan.people_unchanged[rec.kind] += 1
+    present_people = roster.people.keys() | roster.unreadable_people
+    for sid in roster.unreadable_people - roster.people.keys():
+        row = mirror.people.get(sid)
+        if row is not None and not row.archived:
+            plan.people.held += 1
+            plan.people_held[PERSON_KIND_BY_ROLE[row.role]] += 1
+    archived_people: set[str] = set()
+    for sid, row in mirror.people.items():
+        if not row.archived and sid not in present_people:
+            plan.people.archive.append(row.pk)
+            archived_people.add(sid)
+
+    # Classes.
+    for sid, rec in roster.classes.items():
+        row = mirror.classes.get(sid)
+        if sid in held_classes:
+            plan.classes.held += row is not None
+            continue
+        if row is None:
+            plan.classes.create.append(rec)
+        elif row.archived or row.fields() != _class_fields(rec):
+            plan.classes.update.append((row.pk, rec))
+            if row.archived:
+                plan.classes.unarchive.add(row.pk)
+        else:
+            plan.classes.unchanged += 1
+    present_classes = roster.classes.keys() | roster.unreadable_classes
+    for sid, row in mirror.classes.items():
+        if not row.archived and sid not in present_classes:
+            plan.classes.archive.append(row.pk)
+
+    # Enrollments: held while either end is held, so a quarantined class keeps its members.
+    _plan_links(
+        plan.enrollments,
+        {e.source_id: e for e in roster.enrollments.values()},
+        mirror.enrollments,
+        is_held=lambda left, right: left in held_classes or right in held_people,
+        differs=lambda row, rec: row.role != rec.role or row.primary != rec.primary,
+    )
+    guardianships = {
+        guardianship_source_id(parent, student): (parent, student)
+        for parent, student in roster.guardianships
+    }
+    _plan_links(
+        plan.guardianships,
+        guardianships,
+        mirror.guardianships,
+        is_held=lambda left, right: left in held_people or right in held_people,
+        differs=lambda row, rec: False,
+    )
+
+    # Devices: winners of rule D, plus what held (quarantined) people already have and
+    # nobody else won: an existing record keeps its last good state.
+    plan.device_owner = dict(winners)
+    account_people = {row.account_id: sid for sid, row in mirror.people.items() if row.account_id}
+    for account_id, devices in mirror.devices.items():
+        sid = account_people.get(account_id)
+        if sid is None:
+            continue
+        for device in devices:
+            if device in winners:
+                continue
+            if sid in held_people and sid in present_people:
+                plan.device_owner[device] = sid
+            elif sid in archived_people:
+                plan.device_owner_if_blocked[device] = sid
+
+    # Threshold inputs (T2): per kind, the active records this config manages.
+    active = Counter()
+    for row in mirror.people.values():
+        if not row.archived:
+            active[PERSON_KIND_BY_ROLE[row.role]] += 1
+    for kind, rows in (
+        ("classes", mirror.classes),
+        ("enrollments", mirror.enrollments),
+        ("guardianships", mirror.guardianships),
+    ):
+        active[kind] = sum(1 for r in rows.values() if not r.archived)
+    plan.active = {k: active[k] for k in THRESHOLD_KINDS}
+    planned = Counter(PERSON_KIND_BY_ROLE[mirror.people[sid].role] for sid in archived_people)
+    planned["classes"] = len(plan.classes.archive)
+    planned["enrollments"] = len(plan.enrollments.archive)
+    planned["guardianships"] = len(plan.guardianships.archive)
+    plan.planned_archives = {k: planned[k] for k in THRESHOLD_KINDS}
+    return plan
+
+
+def _plan_links(kplan: KindPlan, present: dict, rows: dict, *, is_held, differs) -> None:
+    for sid, rec in present.items():
+        left, right = _ends(rec)
+        row = rows.get(sid)
+        if is_held(left, right):
+            kplan.held += row is not None
+            continue
+        if row is None:
+            kplan.create.append(rec)
+        elif row.archived or differs(row, rec):
+            kplan.update.append((row.pk, rec))
+            if row.archived:
+                kplan.unarchive.add(row.pk)
+        else:
+            kplan.unchanged += 1
+    for sid, row in rows.items():
+        if row.archived or sid in present:
+            continue
+        if is_held(row.left, row.right):
+            kplan.held += 1
+        else:
+            kplan.archive.append(row.pk)
+
+
+def _ends(rec: EnrollmentRecord | tuple[str, str]) -> tuple[str, str]:
+    if isinstance(rec, EnrollmentRecord):
+        return rec.class_id, rec.person_id
+    return rec

@@ -1,0 +1,162 @@
+"""Stage 9, report: counts, per-school summaries, issues and planned archives of a run."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from rostering.models import School
+from syncs.findings import Finding
+from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncRun
+from syncs.pipeline.mirror import Mirror
+from syncs.pipeline.plan import Plan
+from syncs.records import PERSON_KIND_BY_ROLE, Roster
+
+BATCH = 2000
+
+
+def _cut(value: str, n: int) -> str:
+    return value if len(value) <= n else value[: n - 1] + "…"
+
+
+def archives_by_school(plan: Plan, mirror: Mirror) -> dict[str, int]:
+    """Planned archives of people and classes, per SIS school ID (T4)."""
+    out: Counter = Counter()
+    by_pk = {row.pk: row for row in mirror.people.values()}
+    for pk in plan.people.archive:
+        schools = by_pk[pk].schools
+        out[schools[0] if schools else ""] += 1
+    classes = {row.pk: row for row in mirror.classes.values()}
+    for pk in plan.classes.archive:
+        out[classes[pk].school] += 1
+    return dict(out)
+
+
+def active_by_school(mirror: Mirror) -> dict[str, int]:
+    out: Counter = Counter()
+    for row in mirror.people.values():
+        if not row.archived:
+            out[row.schools[0] if row.schools else ""] += 1
+    for row in mirror.classes.values():
+        if not row.archived:
+            out[row.school] += 1
+    return dict(out)
+
+
+def school_summaries(
+    *,
+    run: SyncRun,
+    plan: Plan,
+    mirror: Mirror,
+    roster: Roster,
+    findings: list[Finding],
+    archived: bool,
+) -> list[SchoolSummary]:
+    stats: dict[str, Counter] = defaultdict(Counter)
+    for rec in plan.people.create + plan.classes.create:
+        stats[_school_of(rec)]["created"] += 1
+    for _pk, rec in plan.people.update + plan.classes.update:
+        stats[_school_of(rec)]["updated"] += 1
+    if archived:
+        for sis_id, n in archives_by_school(plan, mirror).items():
+            stats[sis_id]["archived"] += n
+    for f in findings:
+        if f.school_id:
+            stats[f.school_id]["errors" if f.is_error else "alerts"] += 1
+    names = {sid: s.name for sid, s in roster.schools.items()}
+    pks = dict(
+        School.objects.filter(organization_id=run.config.organization_id).values_list(
+            "sis_id", "pk"
+        )
+    )
+    sis_ids = sorted((roster.schools.keys() | stats.keys()) - {""})
+    return [
+        SchoolSummary(
+            run=run,
+            school_id=pks.get(sis_id),
+            sis_id=sis_id,
+            name=names.get(sis_id, ""),
+            status=run.status,
+            created=stats[sis_id]["created"],
+            updated=stats[sis_id]["updated"],
+            archived=stats[sis_id]["archived"],
+            errors=stats[sis_id]["errors"],
+            alerts=stats[sis_id]["alerts"],
+        )
+        for sis_id in sis_ids
+    ]
+
+
+def _school_of(rec) -> str:
+    school_ids = getattr(rec, "school_ids", None)
+    if school_ids is not None:
+        return school_ids[0] if school_ids else ""
+    return rec.school_id
+
+
+def store_issues(run: SyncRun, findings: list[Finding]) -> None:
+    pks = dict(
+        School.objects.filter(organization_id=run.config.organization_id).values_list(
+            "sis_id", "pk"
+        )
+    )
+    Issue.objects.bulk_create(
+        [
+            Issue(
+                run=run,
+                school_id=pks.get(f.school_id),
+                school_sis_id=_cut(f.school_id, 255),
+                severity=f.severity,
+                code=f.code,
+                record_kind=f.kind,
+                source_id=_cut(f.source_id, 255),
+                name=_cut(f.name, 512),
+                field=_cut(f.field, 64),
+                value=_cut(f.value, 512),
+                file=_cut(f.file, 255),
+                line=f.line,
+                message=f.message,
+                hint=f.hint,
+            )
+            for f in findings
+        ],
+        batch_size=BATCH,
+    )
+
+
+def store_planned_archives(run: SyncRun, plan: Plan, mirror: Mirror) -> None:
+    rows = []
+    by_pk = {row.pk: (sid, row) for sid, row in mirror.people.items()}
+    for pk in plan.people.archive:
+        sid, row = by_pk[pk]
+        rows.append(
+            PlannedArchive(
+                run=run,
+                kind=PERSON_KIND_BY_ROLE[row.role],
+                record_id=pk,
+                source_id=sid,
+                name=_cut(f"{row.given_name} {row.family_name}".strip(), 512),
+                school_sis_id=row.schools[0] if row.schools else "",
+            )
+        )
+    classes = {row.pk: (sid, row) for sid, row in mirror.classes.items()}
+    for pk in plan.classes.archive:
+        sid, row = classes[pk]
+        rows.append(
+            PlannedArchive(
+                run=run,
+                kind="classes",
+                record_id=pk,
+                source_id=sid,
+                name=_cut(row.name, 512),
+                school_sis_id=row.school,
+            )
+        )
+    for kind, links, archive in (
+        ("enrollments", mirror.enrollments, plan.enrollments.archive),
+        ("guardianships", mirror.guardianships, plan.guardianships.archive),
+    ):
+        sid_of = {row.pk: sid for sid, row in links.items()}
+        rows += [
+            PlannedArchive(run=run, kind=kind, record_id=pk, source_id=sid_of[pk]) for pk in archive
+        ]
+    PlannedArchive.objects.bulk_create(rows, batch_size=BATCH)

@@ -1,0 +1,119 @@
+"""Canonical roster records: what every format parses into and every rule works on.
+
+Plain data, no Django: a format turns raw files or pages into a Roster, and the rules and
+the planner only ever see these types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Ranks for rule D2: a lower number outranks a higher one.
+ROLE_RANK = {"teacher": 0, "administrator": 0, "parent": 1, "student": 2}
+
+# The kinds the deletion threshold counts (rule T2), keyed by what a person's role maps to.
+PERSON_KIND_BY_ROLE = {
+    "student": "students",
+    "teacher": "teachers",
+    "administrator": "teachers",
+    "parent": "parents",
+}
+THRESHOLD_KINDS = (
+    "students",
+    "teachers",
+    "parents",
+    "classes",
+    "enrollments",
+    "guardianships",
+)
+
+
+@dataclass(slots=True, frozen=True)
+class Where:
+    """Where a record came from, so an issue can point at the exact line."""
+
+    file: str = ""
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class SchoolRecord:
+    source_id: str
+    name: str = ""
+
+
+@dataclass(slots=True)
+class PersonRecord:
+    source_id: str
+    role: str  # teacher | administrator | parent | student
+    given_name: str = ""
+    family_name: str = ""
+    email: str = ""
+    phone: str = ""
+    dob: str = ""  # as given; validate parses it
+    grade: str = ""
+    school_ids: tuple[str, ...] = ()
+    where: Where = Where()
+
+    @property
+    def name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+    @property
+    def kind(self) -> str:
+        return PERSON_KIND_BY_ROLE[self.role]
+
+
+@dataclass(slots=True)
+class ClassRecord:
+    source_id: str
+    school_id: str
+    name: str = ""
+    term: str = ""
+    where: Where = Where()
+
+
+@dataclass(slots=True)
+class EnrollmentRecord:
+    class_id: str
+    person_id: str
+    role: str  # teacher | student
+    primary: bool = False
+    where: Where = Where()
+
+    @property
+    def source_id(self) -> str:
+        return enrollment_source_id(self.class_id, self.person_id)
+
+
+def enrollment_source_id(class_id: str, person_id: str) -> str:
+    return f"{class_id}/{person_id}"
+
+
+def guardianship_source_id(parent_id: str, student_id: str) -> str:
+    return f"{parent_id}/{student_id}"
+
+
+@dataclass(slots=True)
+class Roster:
+    """Everything one run read from its source, in canonical form.
+
+    `unreadable` holds IDs of records that are present in the source but whose rows could
+    not be read: rule Q keeps them from being archived.
+    """
+
+    schools: dict[str, SchoolRecord] = field(default_factory=dict)
+    people: dict[str, PersonRecord] = field(default_factory=dict)
+    classes: dict[str, ClassRecord] = field(default_factory=dict)
+    enrollments: dict[tuple[str, str], EnrollmentRecord] = field(default_factory=dict)
+    # (parent_id, student_id)
+    guardianships: set[tuple[str, str]] = field(default_factory=set)
+    unreadable_people: set[str] = field(default_factory=set)
+    unreadable_classes: set[str] = field(default_factory=set)
+    # Required kinds whose file had a header but no data rows (a guard input).
+    empty_files: dict[str, str] = field(default_factory=dict)  # kind -> file name
+    # Classes with a teacher enrollment in the source, whatever that teacher's own state.
+    taught: set[str] = field(default_factory=set)
+    # Headers present in a file that matched nothing (diagnostics only).
+    ignored_headers: dict[str, list[str]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)

@@ -1,0 +1,147 @@
+"""Stage 3, scope: keep the schools a config syncs, and the people and classes in them."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from syncs.errors import SyncFailure
+from syncs.findings import Finding
+from syncs.records import Roster
+
+
+def near_matches(wanted: str, available: Iterable[str]) -> list[str]:
+    """IDs a person could have meant: leading zeros, case, or a typo away."""
+    available = list(available)
+    bare = wanted.lstrip("0").casefold()
+    near = [a for a in available if a != wanted and a.lstrip("0").casefold() == bare]
+    near += [
+        a
+        for a in difflib.get_close_matches(wanted, available, n=3, cutoff=0.8)
+        if a not in near and a != wanted
+    ]
+    return near
+
+
+def check_schools_found(wanted: list[str], roster: Roster) -> None:
+    """Fail `schools_not_found` when a configured school ID is absent from the source."""
+    missing = [w for w in wanted if w not in roster.schools]
+    if not missing:
+        return
+    hints = {m: near_matches(m, roster.schools) for m in missing}
+    parts = []
+    for m in missing:
+        near = hints[m]
+        parts.append(
+            f"`{m}` (did you mean {', '.join(f'`{n}`' for n in near)}?)" if near else f"`{m}`"
+        )
+    raise SyncFailure(
+        "schools_not_found",
+        "School ID(s) to sync not found in the source: "
+        + "; ".join(parts)
+        + ". School IDs must match the SIS exactly, leading zeros included.",
+        {"missing": missing, "near_matches": hints, "available": sorted(roster.schools)[:50]},
+    )
+
+
+def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dict[str, int]]:
+    """Narrow `roster` to the schools in `wanted` (all schools when empty).
+
+    People get their schools from their own orgs, the classes they are enrolled in and,
+    for parents, their students. Records left with no school in scope are dropped; a
+    reference to a record that is not in the source at all becomes an alert.
+    """
+    check_schools_found(wanted, roster)
+    in_scope = set(wanted) if wanted else set(roster.schools)
+    findings: list[Finding] = []
+    dropped = {"people": 0, "classes": 0, "enrollments": 0}
+
+    classes = {}
+    for cid, c in roster.classes.items():
+        if c.school_id in in_scope:
+            classes[cid] = c
+        elif c.school_id not in roster.schools and not wanted:
+            findings.append(
+                Finding(
+                    code="unknown_reference",
+                    kind="class",
+                    source_id=cid,
+                    name=c.name,
+                    field="schoolSourcedId",
+                    value=c.school_id,
+                    file=c.where.file,
+                    line=c.where.line,
+                    message=f"Class {cid} names school {c.school_id}, which is not a school "
+                    "in the files; the class was skipped.",
+                )
+            )
+            dropped["classes"] += 1
+        else:
+            dropped["classes"] += 1
+
+    schools_of: dict[str, list[str]] = {}
+    for pid, p in roster.people.items():
+        schools_of[pid] = [s for s in p.school_ids if s in in_scope]
+    for class_id, person_id in roster.enrollments:
+        c = classes.get(class_id)
+        if c is not None and person_id in schools_of and c.school_id not in schools_of[person_id]:
+            schools_of[person_id].append(c.school_id)
+    for parent_id, student_id in roster.guardianships:
+        for s in schools_of.get(student_id, ()):
+            if s not in schools_of[parent_id]:
+                schools_of[parent_id].append(s)
+
+    people = {}
+    for pid, p in roster.people.items():
+        if schools_of[pid]:
+            p.school_ids = tuple(schools_of[pid])
+            people[pid] = p
+        else:
+            dropped["people"] += 1
+
+    enrollments = {}
+    for key, e in roster.enrollments.items():
+        class_id, person_id = key
+        if class_id in classes and person_id in people:
+            enrollments[key] = e
+            continue
+        dropped["enrollments"] += 1
+        known_class = class_id in roster.classes or class_id in roster.unreadable_classes
+        known_person = person_id in roster.people or person_id in roster.unreadable_people
+        if not (known_class and known_person):
+            what = f"class {class_id}" if not known_class else f"user {person_id}"
+            findings.append(
+                Finding(
+                    code="unknown_reference",
+                    kind="enrollment",
+                    source_id=e.source_id,
+                    field="classSourcedId" if not known_class else "userSourcedId",
+                    value=class_id if not known_class else person_id,
+                    file=e.where.file,
+                    line=e.where.line,
+                    school_id=classes[class_id].school_id if class_id in classes else "",
+                    message=f"{e.where.file} line {e.where.line} enrolls into {what}, "
+                    "which is not in the files; the enrollment was skipped.",
+                )
+            )
+
+    teachers = roster.people.keys() | roster.unreadable_people
+    taught = {
+        class_id
+        for (class_id, person_id), e in roster.enrollments.items()
+        if e.role == "teacher" and person_id in teachers
+    }
+    scoped = Roster(
+        schools={sid: s for sid, s in roster.schools.items() if sid in in_scope},
+        people=people,
+        classes=classes,
+        enrollments=enrollments,
+        guardianships={(a, b) for a, b in roster.guardianships if a in people and b in people},
+        unreadable_people=roster.unreadable_people,
+        unreadable_classes=roster.unreadable_classes,
+        empty_files=roster.empty_files,
+        taught=taught,
+        ignored_headers=roster.ignored_headers,
+        files=roster.files,
+    )
+    return scoped, findings, dropped

@@ -1,0 +1,198 @@
+"""Stage 4, validate: per-record checks (DESIGN §4 table), before devices are assigned.
+
+Errors quarantine the record (rule Q): a new one is not created, an existing one keeps
+its last good state and is never archived while it is present in the source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from accounts.devices import normalize_email, normalize_phone
+from syncs.findings import Finding
+from syncs.records import ClassRecord, PersonRecord, Roster
+
+DOB_FORMATS = ("%m/%d/%Y", "%Y/%m/%d", "%Y-%m-%d")
+OLDEST_BIRTH_YEAR = 1900
+MANY_GUARDIANS = 6
+_URL = re.compile(r"(https?://|www\.|\b[\w-]+\.(com|org|net|edu|gov|io|us|ly|me|co)\b(/|$))", re.I)
+
+
+def parse_dob(raw: str, today: date) -> date | None:
+    """A real calendar date in an accepted format, not in the future; else None."""
+    raw = raw.strip()
+    for fmt in DOB_FORMATS:
+        try:
+            born = datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+        if born.year >= OLDEST_BIRTH_YEAR and born <= today:
+            return born
+        return None
+    return None
+
+
+@dataclass
+class Validated:
+    findings: list[Finding] = field(default_factory=list)
+    person_errors: set[str] = field(default_factory=set)
+    class_errors: set[str] = field(default_factory=set)
+    dob: dict[str, date] = field(default_factory=dict)
+    # person -> [(kind, normalized value)] for devices that passed syntax checks
+    claims: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+def _finding(p: PersonRecord, code: str, message: str, fld: str = "", value: str = "") -> Finding:
+    return Finding(
+        code=code,
+        kind="person",
+        source_id=p.source_id,
+        name=p.name,
+        field=fld,
+        value=value,
+        school_id=p.school_ids[0] if p.school_ids else "",
+        file=p.where.file,
+        line=p.where.line,
+        message=message,
+    )
+
+
+def validate_person(p: PersonRecord, today: date, out: Validated) -> None:
+    add = out.findings.append
+    errors_before = len(out.person_errors)
+    label = f"{p.role.capitalize()} {p.name or p.source_id}"
+
+    email = normalize_email(p.email) if p.email else None
+    phone = normalize_phone(p.phone) if p.phone else None
+    claims = []
+    if email:
+        claims.append(("email", email))
+    if phone:
+        claims.append(("phone", phone))
+
+    if p.role in ("teacher", "administrator"):
+        if not email:
+            why = (
+                "has no email address"
+                if not p.email
+                else f"has an invalid email address ({p.email})"
+            )
+            add(_finding(p, "teacher_email", f"{label} {why}.", "email", p.email))
+            out.person_errors.add(p.source_id)
+    elif p.email and not email:
+        add(
+            _finding(
+                p,
+                "invalid_email",
+                f"{label}: email address {p.email} is not valid and was ignored.",
+                "email",
+                p.email,
+            )
+        )
+
+    if p.phone and not phone:
+        add(
+            _finding(
+                p,
+                "unsupported_phone",
+                f"{label}: phone {p.phone} is not a valid US, US territory or Canadian number and was dropped.",
+                "phone",
+                p.phone,
+            )
+        )
+
+    if p.role == "parent":
+        if not p.given_name and not p.family_name:
+            add(_finding(p, "parent_name", f"Parent {p.source_id} has no name.", "name"))
+            out.person_errors.add(p.source_id)
+        if not claims:
+            given = [v for v in (p.email, p.phone) if v]
+            why = (
+                "has no email address or phone number"
+                if not given
+                else "has no valid email address or supported phone number"
+            )
+            add(
+                _finding(
+                    p,
+                    "parent_contact",
+                    f"{label} {why}.",
+                    "email" if p.email else "phone",
+                    ", ".join(given),
+                )
+            )
+            out.person_errors.add(p.source_id)
+
+    if p.role == "student":
+        born = parse_dob(p.dob, today) if p.dob else None
+        if born is None:
+            why = "has no date of birth" if not p.dob else f"has an invalid date of birth ({p.dob})"
+            add(_finding(p, "student_dob", f"{label} {why}.", "dob", p.dob))
+            out.person_errors.add(p.source_id)
+        else:
+            out.dob[p.source_id] = born
+
+    if claims and len(out.person_errors) == errors_before:
+        out.claims[p.source_id] = claims
+
+
+def validate_class(c: ClassRecord, roster: Roster, out: Validated) -> None:
+    def finding(code: str, message: str, fld: str = "", value: str = "") -> Finding:
+        return Finding(
+            code=code,
+            kind="class",
+            source_id=c.source_id,
+            name=c.name,
+            field=fld,
+            value=value,
+            school_id=c.school_id,
+            file=c.where.file,
+            line=c.where.line,
+            message=message,
+        )
+
+    if not c.name:
+        out.findings.append(
+            finding("class_invalid_name", f"Class {c.source_id} has no name.", "name")
+        )
+        out.class_errors.add(c.source_id)
+    elif _URL.search(c.name):
+        out.findings.append(
+            finding(
+                "class_invalid_name",
+                f"Class {c.name} has a web address in its name.",
+                "name",
+                c.name,
+            )
+        )
+        out.class_errors.add(c.source_id)
+    if c.source_id not in roster.taught:
+        out.findings.append(
+            finding("class_no_teacher", f"Class {c.name or c.source_id} has no teacher enrolled.")
+        )
+        out.class_errors.add(c.source_id)
+
+
+def validate(roster: Roster, today: date) -> Validated:
+    out = Validated()
+    for p in roster.people.values():
+        validate_person(p, today, out)
+    for c in roster.classes.values():
+        validate_class(c, roster, out)
+    guardians = Counter(student for _parent, student in roster.guardianships)
+    for student_id, count in guardians.items():
+        if count >= MANY_GUARDIANS:
+            p = roster.people[student_id]
+            out.findings.append(
+                _finding(
+                    p,
+                    "many_guardians",
+                    f"Student {p.name or p.source_id} lists {count} guardians.",
+                    "guardians",
+                    str(count),
+                )
+            )
+    return out

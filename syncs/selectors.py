@@ -1,0 +1,85 @@
+"""Reads about runs, shared by the CLI, the admin and (later) the API."""
+
+from __future__ import annotations
+
+from syncs.models import Issue, SyncRun
+from syncs.pipeline.plan import COUNT_KEYS
+from syncs.records import THRESHOLD_KINDS
+
+ISSUE_FIELDS = (
+    "severity",
+    "code",
+    "school_sis_id",
+    "record_kind",
+    "source_id",
+    "name",
+    "field",
+    "value",
+    "file",
+    "line",
+    "message",
+    "hint",
+)
+
+
+def run_issues(run: SyncRun):
+    return Issue.objects.filter(run=run).order_by("id").values_list(*ISSUE_FIELDS)
+
+
+def run_report(run: SyncRun, *, issue_limit: int | None = None) -> dict:
+    """A run as one JSON-ready dict: outcome, counts, schools, issues, diagnostics."""
+    counts = {
+        kind: {key: run.counts.get(kind, {}).get(key, 0) for key in COUNT_KEYS}
+        for kind in THRESHOLD_KINDS
+    }
+    schools = [
+        {
+            "sis_id": s.sis_id,
+            "name": s.name,
+            "status": s.status,
+            "created": s.created,
+            "updated": s.updated,
+            "archived": s.archived,
+            "errors": s.errors,
+            "alerts": s.alerts,
+        }
+        for s in run.school_summaries.order_by("sis_id")
+    ]
+    rows = run_issues(run)
+    if issue_limit is not None:
+        rows = rows[:issue_limit]
+    issues = [
+        {
+            "severity": sev,
+            "code": code,
+            "school": school,
+            "kind": kind,
+            "source_id": source_id,
+            "name": name,
+            "field": field,
+            "value": value,
+            "file": file,
+            "line": line,
+            "message": message,
+            "hint": hint,
+        }
+        for sev, code, school, kind, source_id, name, field, value, file, line, message, hint in rows
+    ]
+    return {
+        "run": {
+            "id": run.pk,
+            "config": run.config_id,
+            "status": run.status,
+            "failure_reason": run.failure_reason or None,
+            "dry_run": run.dry_run,
+            "message": run.message,
+            "started_at": run.started_at.isoformat() if run.started_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "duration_seconds": run.duration_seconds,
+        },
+        "counts": counts,
+        "schools": schools,
+        "issues": issues,
+        "diagnostics": run.diagnostics,
+        "timings": run.timings,
+    }

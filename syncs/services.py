@@ -1,0 +1,425 @@
+"""Sync services: create a run, execute it, approve its blocked archives.
+
+`sync_run_execute` is the pipeline of DESIGN §3, top to bottom. Each stage is a plain
+function in syncs/{sources,formats,rules,pipeline}; this module only sequences them and
+records what happened on the SyncRun.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ContactDevice, User
+from rostering.models import Class, Enrollment, Guardianship, Person, School
+from syncs.errors import SyncFailure
+from syncs.findings import Finding
+from syncs.formats import oneroster_csv
+from syncs.models import (
+    FailureReason,
+    Issue,
+    PlannedArchive,
+    RosterFormat,
+    RunStatus,
+    SchoolSummary,
+    SourceKind,
+    Stage,
+    SyncConfig,
+    SyncRun,
+    Trigger,
+)
+from syncs.pipeline import report
+from syncs.pipeline.apply import apply_plan
+from syncs.pipeline.mirror import Mirror, load_mirror
+from syncs.pipeline.plan import Plan, make_plan
+from syncs.pipeline.sqlsets import filter_in
+from syncs.records import THRESHOLD_KINDS, Roster
+from syncs.rules.devices import assign_devices
+from syncs.rules.scope import near_matches, scope
+from syncs.rules.threshold import check_threshold, likely_causes
+from syncs.rules.validate import validate
+from syncs.sources import local
+
+logger = logging.getLogger(__name__)
+
+Parser = Callable[[Path], tuple[Roster, list[Finding]]]
+FORMATS: dict[str, Parser] = {RosterFormat.ONEROSTER_1_1_CSV: oneroster_csv.parse}
+SOURCES: dict[str, Callable[[SyncConfig], AbstractContextManager[Path]]] = {
+    SourceKind.LOCAL_FILES: lambda config: local.fetch(config.path),
+}
+
+
+def sync_run_create(
+    *, config: SyncConfig, trigger: str = Trigger.MANUAL, dry_run: bool = False
+) -> SyncRun:
+    """Queue a run of `config`."""
+    return SyncRun.objects.create(config=config, trigger=trigger, dry_run=dry_run)
+
+
+class _Run:
+    """One execution's working state: findings so far, stage timings, the stage marker."""
+
+    def __init__(self, run: SyncRun, now: datetime) -> None:
+        self.run = run
+        self.config = run.config
+        self.now = now
+        self.findings: list[Finding] = []
+        self.timings: dict[str, float] = {}
+        self.diagnostics: dict = {}
+
+    @contextmanager
+    def stage(self, stage: str) -> Iterator[None]:
+        SyncRun.objects.filter(pk=self.run.pk).update(stage=stage, heartbeat_at=timezone.now())
+        self.run.stage = stage
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = round(time.perf_counter() - started, 3)
+
+
+def sync_run_execute(*, run: SyncRun, now: datetime | None = None) -> SyncRun:
+    """Execute a queued run to its end and record the outcome on it.
+
+    1. claim: queued → running with a conditional UPDATE; if another worker claimed the
+       run first, return it untouched.
+    2. fetch the source's files, 3. parse them into canonical records,
+    4. scope to the configured schools, 5. validate each record, 6. assign devices
+       (rule D), 7. plan against the mirror, 8. guard (empty files, rule T),
+    9. apply in one transaction (not for a dry run), 10. report.
+    A SyncFailure fails the run with its reason before anything is applied (a threshold
+    failure still applies creates and updates). Any other error fails it as
+    `internal_error`; the transaction guarantees the mirror is untouched.
+    """
+    now = now or timezone.now()
+    claimed = SyncRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=now, heartbeat_at=now
+    )
+    run.refresh_from_db()
+    if not claimed:
+        return run
+    state = _Run(run, now)
+    try:
+        _execute(state)
+    except SyncFailure as failure:
+        _finish_failed(state, failure)
+    except Exception as exc:  # noqa: BLE001 - recorded on the run, then logged in full
+        logger.exception("Sync run %s failed unexpectedly", run.pk)
+        _finish_failed(
+            state,
+            SyncFailure(
+                FailureReason.INTERNAL_ERROR,
+                "The sync stopped on an unexpected error; nothing was changed. "
+                "Support has the details in the server log.",
+                {"error": type(exc).__name__},
+            ),
+        )
+    run.refresh_from_db()
+    return run
+
+
+def _execute(s: _Run) -> None:
+    config, run = s.config, s.run
+    today = s.now.astimezone(ZoneInfo(config.time_zone)).date()
+
+    with s.stage(Stage.FETCH), SOURCES[config.source_kind](config) as folder:
+        with s.stage(Stage.PARSE):
+            roster, found = FORMATS[config.format](folder)
+            s.findings += found
+
+    with s.stage(Stage.SCOPE):
+        scoped, found, dropped = scope(roster, list(config.school_ids))
+        s.findings += found
+        s.diagnostics["out_of_scope"] = dropped
+
+    with s.stage(Stage.VALIDATE):
+        checked = validate(scoped, today)
+        s.findings += checked.findings
+
+    with s.stage(Stage.DEVICES):
+        claimed = {d for devices in checked.claims.values() for d in devices}
+        mirror = load_mirror(config=config, claimed=claimed)
+        devices = assign_devices(scoped.people, checked.claims, mirror.held_outside)
+        s.findings += devices.findings
+
+    with s.stage(Stage.PLAN):
+        plan = make_plan(
+            roster=scoped,
+            mirror=mirror,
+            person_errors=checked.person_errors | devices.person_errors,
+            class_errors=checked.class_errors,
+            dob=checked.dob,
+            winners=devices.winners,
+        )
+
+    with s.stage(Stage.GUARD):
+        _guard_empty_files(scoped, plan)
+        checks = check_threshold(plan.active, plan.planned_archives, config.deletion_threshold)
+        blocked = [c for c in checks if c.exceeded]
+        s.diagnostics["threshold"] = {
+            "percent": str(config.deletion_threshold),
+            "kinds": {c.kind: c.as_dict() for c in checks},
+        }
+        if blocked:
+            s.diagnostics["threshold"]["archives_by_school"] = report.archives_by_school(
+                plan, mirror
+            )
+            s.diagnostics["likely_causes"] = _likely_causes(scoped, plan, mirror)
+
+    if not run.dry_run:
+        with s.stage(Stage.APPLY):
+            apply_plan(
+                plan=plan,
+                roster=scoped,
+                mirror=mirror,
+                config=config,
+                run=run,
+                archive=not blocked,
+                now=s.now,
+            )
+
+    with s.stage(Stage.REPORT):
+        _finish(s, plan, mirror, scoped, blocked)
+
+
+def _guard_empty_files(roster: Roster, plan: Plan) -> None:
+    """A required file with headers only, while the mirror has active records of its
+    kind, is a broken export, not a district that emptied overnight."""
+    active = plan.active
+    by_kind = {
+        "people": active["students"] + active["teachers"] + active["parents"],
+        "classes": active["classes"],
+        "enrollments": active["enrollments"],
+        "schools": sum(active.values()),
+    }
+    for kind, name in sorted(roster.empty_files.items()):
+        if by_kind.get(kind, 0):
+            raise SyncFailure(
+                FailureReason.INVALID_FILES,
+                f"{name} has a header row but no data rows, while {by_kind[kind]} active "
+                f"records depend on it. Nothing was changed; check the SIS export.",
+                {"file": name, "active": by_kind[kind], "threshold": plan.planned_archives},
+            )
+
+
+def _likely_causes(roster: Roster, plan: Plan, mirror: Mirror) -> list[str]:
+    by_school = report.archives_by_school(plan, mirror)
+    active = report.active_by_school(mirror)
+    gone = sorted(s for s in by_school if s and s not in roster.schools and active.get(s))
+    zero_pairs = [
+        (ours, theirs)
+        for ours in gone
+        for theirs in near_matches(ours, roster.schools)
+        if theirs.lstrip("0") == ours.lstrip("0")
+    ]
+    return likely_causes(
+        empty_files=roster.empty_files,
+        missing_schools=gone,
+        leading_zero_pairs=zero_pairs,
+        ignored_headers=roster.ignored_headers,
+        archives_by_school=by_school,
+        active_by_school=active,
+    )
+
+
+def _finish(s: _Run, plan: Plan, mirror: Mirror, roster: Roster, blocked: list) -> None:
+    run = s.run
+    counts = plan.counts(mirror)
+    if blocked:  # T3: nothing is archived (a dry run reports what a real run would do)
+        for kind in counts:
+            counts[kind]["archived"] = 0
+    if blocked:
+        kinds = ", ".join(
+            f"{c.kind} ({c.planned} to archive, {c.allowed} allowed of {c.active})" for c in blocked
+        )
+        run.status, run.failure_reason = RunStatus.FAILED, FailureReason.THRESHOLD
+        run.message = (
+            f"The deletion threshold of {s.config.deletion_threshold}% was exceeded for {kinds}. "
+            + (
+                "Creates and updates were applied; nothing was archived."
+                if not run.dry_run
+                else "Dry run: nothing was applied."
+            )
+        )
+    else:
+        run.status = RunStatus.SUCCEEDED
+        errors = sum(f.is_error for f in s.findings)
+        run.message = ("Dry run: nothing was applied. " if run.dry_run else "") + (
+            f"{errors} record(s) with errors were skipped." if errors else "No errors."
+        )
+    run.counts = counts
+    with transaction.atomic():
+        _store(
+            s,
+            plan=plan,
+            mirror=mirror,
+            roster=roster,
+            applied_archives=not blocked and not run.dry_run,
+        )
+
+
+def _store(
+    s: _Run,
+    *,
+    plan: Plan | None,
+    mirror: Mirror | None,
+    roster: Roster | None,
+    applied_archives: bool,
+) -> None:
+    run = s.run
+    run.stage = Stage.DONE
+    run.finished_at = timezone.now()
+    run.timings = s.timings
+    run.diagnostics = {**s.diagnostics, "issues": _issue_totals(s.findings)}
+    run.save()
+    _forget_previous(run)
+    if plan is not None:
+        SchoolSummary.objects.bulk_create(
+            report.school_summaries(
+                run=run,
+                plan=plan,
+                mirror=mirror,
+                roster=roster,
+                findings=s.findings,
+                archived=applied_archives,
+            )
+        )
+        report.store_planned_archives(run, plan, mirror)
+    else:
+        _failed_summaries(run, s.findings)
+    report.store_issues(run, s.findings)
+
+
+def _issue_totals(findings: list[Finding]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for f in findings:
+        totals[f.code] = totals.get(f.code, 0) + 1
+    return dict(sorted(totals.items()))
+
+
+def _forget_previous(run: SyncRun) -> None:
+    """Issues and planned archives of a run replace the previous run's; a dry run
+    replaces only earlier dry runs', so the sync tab keeps the last real run."""
+    earlier = SyncRun.objects.filter(config=run.config, pk__lt=run.pk)
+    if run.dry_run:
+        earlier = earlier.filter(dry_run=True)
+    Issue.objects.filter(run__in=earlier).delete()
+    PlannedArchive.objects.filter(run__in=earlier).delete()
+
+
+def _failed_summaries(run: SyncRun, findings: list[Finding]) -> None:
+    schools = School.objects.filter(organization_id=run.config.organization_id)
+    wanted = list(run.config.school_ids)
+    schools = (
+        schools.filter(sis_id__in=wanted) if wanted else schools.filter(sync_config=run.config)
+    )
+    errors: dict[str, list[int]] = {}
+    for f in findings:
+        errors.setdefault(f.school_id, [0, 0])[0 if f.is_error else 1] += 1
+    SchoolSummary.objects.bulk_create(
+        SchoolSummary(
+            run=run,
+            school=school,
+            sis_id=school.sis_id,
+            name=school.name,
+            status=RunStatus.FAILED,
+            errors=errors.get(school.sis_id, [0, 0])[0],
+            alerts=errors.get(school.sis_id, [0, 0])[1],
+        )
+        for school in schools
+    )
+
+
+def _finish_failed(s: _Run, failure: SyncFailure) -> None:
+    run = s.run
+    run.status = RunStatus.FAILED
+    run.failure_reason = failure.reason
+    run.message = failure.message
+    s.diagnostics["failure"] = failure.details
+    run.counts = {}
+    with transaction.atomic():
+        _store(s, plan=None, mirror=None, roster=None, applied_archives=False)
+
+
+# ---------------------------------------------------------------- T5: approval
+
+
+def sync_run_approve_archives(*, run: SyncRun, user: User, now: datetime | None = None) -> int:
+    """Archive, once, what a threshold-blocked run planned to archive (rule T5).
+
+    Only the latest real run of its config can be approved, so the list still matches
+    the mirror. Returns the number of records archived.
+    """
+    now = now or timezone.now()
+    if run.dry_run or run.failure_reason != FailureReason.THRESHOLD:
+        raise SyncFailure(
+            "not_approvable", "Only a real run blocked by the deletion threshold can be approved."
+        )
+    if run.archives_approved_at:
+        raise SyncFailure(
+            "not_approvable",
+            f"Run #{run.pk}'s archives were already approved by {run.archives_approved_by} "
+            f"at {run.archives_approved_at:%Y-%m-%d %H:%M} UTC.",
+        )
+    latest = (
+        SyncRun.objects.filter(config=run.config, dry_run=False)
+        .exclude(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+        .first()
+    )
+    if latest is None or latest.pk != run.pk:
+        raise SyncFailure(
+            "not_approvable",
+            f"Run #{run.pk} is no longer the latest run of this sync; approve the latest one.",
+        )
+    planned = PlannedArchive.objects.filter(run=run)
+    by_kind: dict[str, list[int]] = {}
+    for kind, record_id in planned.values_list("kind", "record_id"):
+        by_kind.setdefault(kind, []).append(record_id)
+    people = by_kind.get("students", []) + by_kind.get("teachers", []) + by_kind.get("parents", [])
+    total = 0
+    with transaction.atomic():
+        claimed = SyncRun.objects.filter(pk=run.pk, archives_approved_at__isnull=True).update(
+            archives_approved_at=now, archives_approved_by=user
+        )
+        if not claimed:
+            raise SyncFailure("not_approvable", f"Run #{run.pk}'s archives were already approved.")
+        for model, pks in (
+            (Person, people),
+            (Class, by_kind.get("classes", [])),
+            (Enrollment, by_kind.get("enrollments", [])),
+            (Guardianship, by_kind.get("guardianships", [])),
+        ):
+            if pks:
+                total += filter_in(
+                    model.objects.filter(sync_config=run.config, archived_at__isnull=True),
+                    "id",
+                    pks,
+                ).update(archived_at=now)
+        accounts = (
+            list(
+                filter_in(Person.objects.all(), "id", people)
+                .exclude(account=None)
+                .values_list("account_id", flat=True)
+            )
+            if people
+            else []
+        )
+        if accounts:
+            filter_in(User.objects.all(), "id", accounts).update(is_active=False)
+            filter_in(ContactDevice.objects.all(), "account", accounts).delete()
+        counts = dict(run.counts)
+        for kind in THRESHOLD_KINDS:
+            if kind in counts:
+                counts[kind] = {**counts[kind], "archived": len(by_kind.get(kind, []))}
+        SyncRun.objects.filter(pk=run.pk).update(counts=counts)
+    logger.info("Run %s: %s approved %s archives", run.pk, user, total)
+    run.refresh_from_db()
+    return total

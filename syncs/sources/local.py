@@ -1,0 +1,97 @@
+"""Source: roster files in a local folder or a zip (also where uploads land).
+
+`fetch` yields a folder to parse. A zip is extracted to a temporary folder that is always
+removed; members that would escape it, and archives that expand beyond the limits, are
+refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+
+from syncs.errors import SyncFailure
+
+# A zip expanding past this ratio is treated as a decompression bomb.
+MAX_RATIO = 200
+
+
+@contextmanager
+def fetch(path: str | Path) -> Iterator[Path]:
+    path = Path(path)
+    if path.is_dir():
+        yield path
+        return
+    if not path.exists():
+        raise SyncFailure(
+            "source_unavailable",
+            f"No folder or zip at {path}.",
+            {"path": str(path)},
+        )
+    if not zipfile.is_zipfile(path):
+        raise SyncFailure(
+            "invalid_files",
+            f"{path.name} is neither a folder nor a zip archive.",
+            {"path": str(path)},
+        )
+    tmp = Path(tempfile.mkdtemp(prefix="rollcall-"))
+    try:
+        extract_zip(path, tmp)
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _is_junk(name: str) -> bool:
+    parts = PurePosixPath(name).parts
+    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
+
+
+def extract_zip(archive: Path, dest: Path) -> list[str]:
+    """Extract the data members of `archive` into `dest`, after checking all of them."""
+    limit = settings.ROLLCALL["MAX_FILE_BYTES"]
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = [m for m in zf.infolist() if not m.is_dir() and not _is_junk(m.filename)]
+            total = 0
+            for m in members:
+                name = m.filename.replace("\\", "/")
+                pure = PurePosixPath(name)
+                if pure.is_absolute() or ".." in pure.parts or ":" in pure.parts[0]:
+                    raise SyncFailure(
+                        "invalid_files",
+                        f"{archive.name}: member {m.filename!r} points outside the "
+                        "archive; the zip was refused.",
+                        {"member": m.filename},
+                    )
+                total += m.file_size
+                if m.file_size > limit or total > limit * 4:
+                    raise SyncFailure(
+                        "invalid_files",
+                        f"{archive.name} expands to more than the allowed size; "
+                        "the zip was refused.",
+                        {"member": m.filename, "size": m.file_size},
+                    )
+                if m.compress_size and m.file_size / m.compress_size > MAX_RATIO:
+                    raise SyncFailure(
+                        "invalid_files",
+                        f"{archive.name}: member {m.filename!r} is compressed "
+                        f"{m.file_size // m.compress_size}:1, which looks like a "
+                        "decompression bomb; the zip was refused.",
+                        {"member": m.filename},
+                    )
+            for m in members:
+                target = dest / PurePosixPath(m.filename.replace("\\", "/")).name
+                with zf.open(m) as src, target.open("wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+            return [m.filename for m in members]
+    except zipfile.BadZipFile as exc:
+        raise SyncFailure(
+            "invalid_files", f"{archive.name} is not a readable zip ({exc}).", {}
+        ) from exc

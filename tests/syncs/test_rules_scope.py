@@ -1,0 +1,52 @@
+"""Stage 3 (scope) and the `schools_not_found` failure. No database."""
+
+import pytest
+
+from syncs.errors import SyncFailure
+from syncs.records import ClassRecord, EnrollmentRecord, PersonRecord, Roster, SchoolRecord
+from syncs.rules.scope import scope
+
+
+def roster():
+    return Roster(
+        schools={"123": SchoolRecord("123", "Lincoln"), "0456": SchoolRecord("0456", "Roosevelt")},
+        people={
+            "t1": PersonRecord("t1", "teacher", school_ids=("district",)),
+            "s1": PersonRecord("s1", "student", school_ids=("123",)),
+            "s2": PersonRecord("s2", "student", school_ids=("0456",)),
+            "p1": PersonRecord("p1", "parent", school_ids=("district",)),
+        },
+        classes={"c1": ClassRecord("c1", "123", "Math")},
+        enrollments={
+            ("c1", "t1"): EnrollmentRecord("c1", "t1", "teacher"),
+            ("c1", "s1"): EnrollmentRecord("c1", "s1", "student"),
+        },
+        guardianships={("p1", "s1")},
+    )
+
+
+def test_schools_not_found_names_the_leading_zero_near_match():
+    with pytest.raises(SyncFailure, match=r"`0123` \(did you mean `123`\?\)") as exc:
+        scope(roster(), ["0123"])
+    assert exc.value.reason == "schools_not_found"
+    assert exc.value.details["near_matches"] == {"0123": ["123"]}
+
+
+def test_school_ids_are_strings_and_never_compared_as_numbers():
+    scoped, _f, _d = scope(roster(), ["0456"])
+    assert set(scoped.schools) == {"0456"}
+
+
+def test_people_get_schools_from_classes_and_their_students():
+    scoped, _f, dropped = scope(roster(), ["123"])
+    assert set(scoped.people) == {"t1", "s1", "p1"}
+    assert scoped.people["t1"].school_ids == ("123",)
+    assert scoped.people["p1"].school_ids == ("123",)
+    assert dropped["people"] == 1  # s2 is in another school
+
+
+def test_enrollment_into_an_unknown_class_is_an_alert():
+    r = roster()
+    r.enrollments[("nope", "s1")] = EnrollmentRecord("nope", "s1", "student")
+    _scoped, findings, _d = scope(r, [])
+    assert [(f.code, f.value) for f in findings] == [("unknown_reference", "nope")]
