@@ -29,7 +29,9 @@ def test_generate_district_is_deterministic_for_a_seed(tmp_path):
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", names, shallow=False)
     assert mismatch == errors == [] and len(match) == len(names) >= 8
-    assert not filecmp.cmp(tmp_path / "a" / "users.csv", tmp_path / "c" / "users.csv", shallow=False)
+    assert not filecmp.cmp(
+        tmp_path / "a" / "users.csv", tmp_path / "c" / "users.csv", shallow=False
+    )
 
 
 def test_generated_district_has_the_documented_shape(tmp_path):
@@ -57,8 +59,9 @@ def test_generate_district_command_rejects_bad_arguments(tmp_path):
 def test_generated_district_full_sync_then_resync_changes_nothing(tmp_path, org):
     folder = tmp_path / "district"
     generate_district(students=400, seed=3, out=folder)
-    config = SyncConfig.objects.create(organization=org, name="gen", source_kind="local_files",
-                                       path=str(folder))
+    config = SyncConfig.objects.create(
+        organization=org, name="gen", source_kind="local_files", path=str(folder)
+    )
     first = sync_run_execute(run=sync_run_create(config=config))
     assert first.status == "succeeded", first.message
 
@@ -68,13 +71,27 @@ def test_generated_district_full_sync_then_resync_changes_nothing(tmp_path, org)
     assert Person.objects.filter(role="student").count() == students_in_file - student_errors
     assert first.counts["students"]["created"] == students_in_file - student_errors
     classes_in_file = len(rows(folder / "classes.csv"))
-    class_errors = first.issues.filter(record_kind="class", severity="error").values("source_id").distinct().count()
+    class_errors = (
+        first.issues.filter(record_kind="class", severity="error")
+        .values("source_id")
+        .distinct()
+        .count()
+    )
     assert Class.objects.count() == classes_in_file - class_errors
     assert Enrollment.objects.count() > 7 * Person.objects.filter(role="student").count() * 0.9
     codes = set(first.issues.values_list("code", flat=True))
-    assert codes >= {"student_dob", "parent_contact", "parent_name", "teacher_email",
-                     "class_no_teacher", "class_invalid_name", "unsupported_phone",
-                     "invalid_email", "many_guardians", "device_in_use"}
+    assert codes >= {
+        "student_dob",
+        "parent_contact",
+        "parent_name",
+        "teacher_email",
+        "class_no_teacher",
+        "class_invalid_name",
+        "unsupported_phone",
+        "invalid_email",
+        "many_guardians",
+        "device_in_use",
+    }
 
     before = snapshot()
     first_issues = sorted(first.issues.values_list("code", "source_id", "message"))

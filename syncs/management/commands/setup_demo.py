@@ -33,13 +33,19 @@ class Command(BaseCommand):
         var = Path(settings.VAR_DIR)
         folder = var / "demo-district"
         if not (folder / "users.csv").exists():
-            call_command("generate_district", students=opts["students"], seed=DEMO_SEED,
-                         out=str(folder), stdout=self.stdout)
+            call_command(
+                "generate_district",
+                students=opts["students"],
+                seed=DEMO_SEED,
+                out=str(folder),
+                stdout=self.stdout,
+            )
         org, _ = Organization.objects.get_or_create(
             slug=DEMO_SLUG, defaults={"name": "Demo Unified School District"}
         )
         config, _ = SyncConfig.objects.get_or_create(
-            organization=org, name="Local files",
+            organization=org,
+            name="Local files",
             defaults={"source_kind": SourceKind.LOCAL_FILES, "path": str(folder)},
         )
         if not config.runs.exists():
@@ -48,10 +54,12 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Demo district already synced; leaving it as it is.")
         password = self._admin_password(var / "admin-password")
-        self.stdout.write(self.style.SUCCESS(
-            "\nRollcall is ready: http://127.0.0.1:8000/admin/\n"
-            f"  user: admin\n  password: {password}  (kept in {var / 'admin-password'})\n"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                "\nRollcall is ready: http://127.0.0.1:8000/admin/\n"
+                f"  user: admin\n  password: {password}  (kept in {var / 'admin-password'})\n"
+            )
+        )
 
     def _admin_password(self, path: Path) -> str:
         password = path.read_text().strip() if path.exists() else secrets.token_urlsafe(12)
