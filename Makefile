@@ -19,7 +19,7 @@ venv: $(VENV)/.installed
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py setup_demo
+	$(PY) manage.py setup_demo --url http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: venv

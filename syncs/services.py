@@ -188,6 +188,7 @@ def _execute(s: _Run) -> None:
 
     with s.stage(Stage.REPORT):
         _finish(s, plan, mirror, scoped, blocked)
+    SyncRun.objects.filter(pk=run.pk).update(timings=s.timings)
 
 
 def _guard_empty_files(roster: Roster, plan: Plan) -> None:

@@ -28,6 +28,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--students", type=int, default=DEMO_STUDENTS)
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="Where the site is served.")
 
     def handle(self, *args, **opts):
         var = Path(settings.VAR_DIR)
@@ -56,7 +57,7 @@ class Command(BaseCommand):
         password = self._admin_password(var / "admin-password")
         self.stdout.write(
             self.style.SUCCESS(
-                "\nRollcall is ready: http://127.0.0.1:8000/admin/\n"
+                f"\nRollcall is ready: {opts['url'].rstrip('/')}/admin/\n"
                 f"  user: admin\n  password: {password}  (kept in {var / 'admin-password'})\n"
             )
         )
