@@ -1,12 +1,24 @@
+import json
+
 from django.contrib import admin, messages
 from django.http import StreamingHttpResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from syncs.errors import SyncFailure
 from syncs.exports import ISSUE_HEADER, PLANNED_ARCHIVE_HEADER, csv_lines
 from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncConfig, SyncRun
 from syncs.services import sync_run_approve_archives, sync_run_create, sync_run_execute
+
+
+def _table(header, rows):
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in header))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
+    )
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -103,7 +115,84 @@ class SyncRunAdmin(ReadOnlyAdmin):
     list_select_related = ("config", "config__organization")
     inlines = [SchoolSummaryInline]
     actions = ["download_planned_archives", "approve_archives"]
-    readonly_fields = ("issues_link",)
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": (
+                    "config",
+                    "trigger",
+                    "dry_run",
+                    "status",
+                    "failure_reason",
+                    "message",
+                    "issues_link",
+                )
+            },
+        ),
+        ("Figures", {"fields": ("counts_table", "threshold_table", "likely_causes")}),
+        (
+            "Timing",
+            {
+                "fields": (
+                    "created_at",
+                    "started_at",
+                    "finished_at",
+                    "heartbeat_at",
+                    "stage",
+                    "timings",
+                )
+            },
+        ),
+        (
+            "Approval of blocked archives",
+            {"fields": ("archives_approved_by", "archives_approved_at")},
+        ),
+        ("Raw diagnostics", {"classes": ("collapse",), "fields": ("diagnostics_json",)}),
+    ]
+    readonly_fields = (
+        "issues_link",
+        "counts_table",
+        "threshold_table",
+        "likely_causes",
+        "diagnostics_json",
+    )
+
+    @admin.display(description="Counts")
+    def counts_table(self, obj):
+        columns = ("created", "updated", "unarchived", "archived", "unchanged", "quarantined")
+        return _table(
+            ["kind", *columns],
+            [[kind, *(c.get(col, 0) for col in columns)] for kind, c in obj.counts.items()],
+        )
+
+    @admin.display(description="Deletion threshold")
+    def threshold_table(self, obj):
+        threshold = obj.diagnostics.get("threshold", {})
+        kinds = threshold.get("kinds", {})
+        if not kinds:
+            return "—"
+        rows = [
+            [kind, k["active"], k["planned"], k["allowed"], "EXCEEDED" if k["exceeded"] else "ok"]
+            for kind, k in kinds.items()
+        ]
+        return _table(
+            [f"kind (at {threshold.get('percent')}%)", "active", "planned archives", "allowed", ""],
+            rows,
+        )
+
+    @admin.display(description="Likely causes")
+    def likely_causes(self, obj):
+        causes = obj.diagnostics.get("likely_causes") or []
+        if not causes:
+            return "—"
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((c,) for c in causes))
+        )
+
+    @admin.display(description="Diagnostics")
+    def diagnostics_json(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.diagnostics, indent=2, sort_keys=True))
 
     @admin.display(description="Seconds")
     def duration(self, obj):
@@ -168,7 +257,12 @@ class IssueAdmin(ReadOnlyAdmin):
         "name",
         "message",
     )
-    list_filter = ("severity", "code", "record_kind")
+    list_filter = (
+        "severity",
+        "code",
+        "record_kind",
+        ("run__config__organization", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("source_id", "name", "value", "message", "school_sis_id")
     actions = ["download_csv"]
 

@@ -67,7 +67,7 @@ def test_D4_outcome_does_not_depend_on_input_order():
     )
 
 
-def test_D5_loser_is_told_who_holds_the_device():
+def test_D5_device_in_use_alert_tells_the_loser_who_holds_the_device():
     ppl = people(("p1", "parent"), ("p2", "parent"))
     out = assign_devices(
         ppl, {"p1": [PHONE, ("email", "p1@example.org")], "p2": [PHONE, EMAIL]}, set()

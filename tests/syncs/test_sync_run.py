@@ -482,3 +482,66 @@ def test_dry_run_does_not_replace_the_last_real_runs_issues(sync, district):
     real = sync(district)
     sync(district, dry_run=True)
     assert real.issues.exists()
+
+
+def _break_users(folder, how):
+    users = folder / "users.csv"
+    if how == "missing file":
+        users.unlink()
+    elif how == "unknown header":
+        users.write_text(users.read_text().replace("familyName", "famliyName", 1))
+    elif how == "undecodable bytes":
+        users.write_bytes(users.read_bytes() + b"zz,,,true,0123,student,zz,,Bad\x81Byte,X\n")
+    elif how == "missing required header":
+        lines = users.read_text().splitlines()
+        header = lines[0].split(",")
+        keep = [i for i, h in enumerate(header) if h != "role"]
+        users.write_text("\n".join(",".join(line.split(",")[i] for i in keep) for line in lines))
+
+
+@pytest.mark.parametrize(
+    ("how", "says"),
+    [
+        ("missing file", "Required OneRoster file(s) missing: users.csv"),
+        ("unknown header", "unknown header `famliyName`: did you mean `familyName`?"),
+        ("undecodable bytes", "users.csv: line 10 contains bytes"),
+        ("missing required header", "required header `role` is missing"),
+    ],
+)
+def test_invalid_files_fails_naming_the_problem_and_changes_nothing(
+    sync, district, config, tmp_path, how, says
+):
+    from syncs.services import sync_run_create, sync_run_execute
+
+    sync(district)
+    before = snapshot()
+    _break_users(tmp_path / "roster", how)
+    run = sync_run_execute(run=sync_run_create(config=config))
+    assert (run.status, run.failure_reason) == ("failed", "invalid_files")
+    assert says in run.message
+    assert snapshot() == before
+    assert {s.status for s in run.school_summaries.all()} == {"failed"}
+
+
+def test_sync_reads_a_zip_and_removes_what_it_extracted(
+    sync, district, config, tmp_path, monkeypatch
+):
+    import tempfile
+    import zipfile
+
+    from syncs.services import sync_run_create, sync_run_execute
+
+    folder = district.write(tmp_path / "files")
+    archive = tmp_path / "roster.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in folder.iterdir():
+            zf.write(path, f"export/{path.name}")
+    config.path = str(archive)
+    config.save()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    run = sync_run_execute(run=sync_run_create(config=config))
+    assert run.status == "succeeded", run.message
+    assert Person.objects.count() == 8
+    assert list(scratch.iterdir()) == []

@@ -28,7 +28,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--students", type=int, default=DEMO_STUDENTS)
-        parser.add_argument("--url", default="http://127.0.0.1:8000", help="Where the site is served.")
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000", help="Where the site is served."
+        )
 
     def handle(self, *args, **opts):
         var = Path(settings.VAR_DIR)
