@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -27,6 +28,13 @@ def default_window_end():
     return time(5, 0)
 
 
+def validate_school_ids(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValidationError(
+            'Enter a list of school IDs as text, exactly as the SIS writes them: ["0123", "0456"].'
+        )
+
+
 class SyncConfig(models.Model):
     """Where an organization's roster comes from, which schools to keep, and when to sync."""
 
@@ -44,6 +52,7 @@ class SyncConfig(models.Model):
     school_ids = models.JSONField(
         default=list,
         blank=True,
+        validators=[validate_school_ids],
         help_text="SIS school IDs to sync, exactly as the SIS writes them. "
         "Empty means every school in the files.",
     )

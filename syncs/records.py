@@ -18,14 +18,9 @@ PERSON_KIND_BY_ROLE = {
     "administrator": "teachers",
     "parent": "parents",
 }
-THRESHOLD_KINDS = (
-    "students",
-    "teachers",
-    "parents",
-    "classes",
-    "enrollments",
-    "guardianships",
-)
+THRESHOLD_KINDS = ("students", "teachers", "parents", "classes", "enrollments")
+# What a run counts and reports: the guarded kinds plus guardian links.
+COUNT_KINDS = (*THRESHOLD_KINDS, "guardianships")
 
 
 @dataclass(slots=True, frozen=True)
@@ -50,6 +45,7 @@ class PersonRecord:
     family_name: str = ""
     email: str = ""
     phone: str = ""
+    other_phones: tuple[str, ...] = ()  # fallbacks when `phone` is unusable
     dob: str = ""  # as given; validate parses it
     grade: str = ""
     school_ids: tuple[str, ...] = ()
@@ -110,6 +106,7 @@ class Roster:
     guardianships: set[tuple[str, str]] = field(default_factory=set)
     unreadable_people: set[str] = field(default_factory=set)
     unreadable_classes: set[str] = field(default_factory=set)
+    unreadable_enrollments: set[str] = field(default_factory=set)  # enrollment source IDs
     # Required kinds whose file had a header but no data rows (a guard input).
     empty_files: dict[str, str] = field(default_factory=dict)  # kind -> file name
     # Classes with a teacher enrollment in the source, whatever that teacher's own state.

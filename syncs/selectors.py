@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from syncs.models import Issue, SyncRun
 from syncs.pipeline.plan import COUNT_KEYS
-from syncs.records import THRESHOLD_KINDS
+from syncs.records import COUNT_KINDS
 
 ISSUE_FIELDS = (
     "severity",
@@ -30,7 +30,7 @@ def run_report(run: SyncRun, *, issue_limit: int | None = None) -> dict:
     """A run as one JSON-ready dict: outcome, counts, schools, issues, diagnostics."""
     counts = {
         kind: {key: run.counts.get(kind, {}).get(key, 0) for key in COUNT_KEYS}
-        for kind in THRESHOLD_KINDS
+        for kind in COUNT_KINDS
     }
     schools = [
         {

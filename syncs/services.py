@@ -41,7 +41,7 @@ from syncs.pipeline.apply import apply_plan
 from syncs.pipeline.mirror import Mirror, load_mirror
 from syncs.pipeline.plan import Plan, make_plan
 from syncs.pipeline.sqlsets import filter_in
-from syncs.records import THRESHOLD_KINDS, Roster
+from syncs.records import COUNT_KINDS, THRESHOLD_KINDS, PersonRecord, Roster
 from syncs.rules.devices import assign_devices
 from syncs.rules.scope import near_matches, scope
 from syncs.rules.threshold import check_threshold, likely_causes
@@ -74,6 +74,7 @@ class _Run:
         self.findings: list[Finding] = []
         self.timings: dict[str, float] = {}
         self.diagnostics: dict = {}
+        self.applied = False  # the plan is committed: a later error changes no data
 
     @contextmanager
     def stage(self, stage: str) -> Iterator[None]:
@@ -113,13 +114,18 @@ def sync_run_execute(*, run: SyncRun, now: datetime | None = None) -> SyncRun:
         _finish_failed(state, failure)
     except Exception as exc:  # noqa: BLE001 - recorded on the run, then logged in full
         logger.exception("Sync run %s failed unexpectedly", run.pk)
+        outcome = (
+            "the changes were applied, but the run's report could not be recorded"
+            if state.applied
+            else "nothing was changed"
+        )
         _finish_failed(
             state,
             SyncFailure(
                 FailureReason.INTERNAL_ERROR,
-                "The sync stopped on an unexpected error; nothing was changed. "
+                f"The sync stopped on an unexpected error; {outcome}. "
                 "Support has the details in the server log.",
-                {"error": type(exc).__name__},
+                {"error": type(exc).__name__, "applied": state.applied},
             ),
         )
     run.refresh_from_db()
@@ -147,7 +153,8 @@ def _execute(s: _Run) -> None:
     with s.stage(Stage.DEVICES):
         claimed = {d for devices in checked.claims.values() for d in devices}
         mirror = load_mirror(config=config, claimed=claimed)
-        devices = assign_devices(scoped.people, checked.claims, mirror.held_outside)
+        people, claims, quarantined = _claims_with_quarantined(scoped, checked, mirror)
+        devices = assign_devices(people, claims, mirror.held_outside, quarantined)
         s.findings += devices.findings
 
     with s.stage(Stage.PLAN):
@@ -162,7 +169,11 @@ def _execute(s: _Run) -> None:
 
     with s.stage(Stage.GUARD):
         _guard_empty_files(scoped, plan)
-        checks = check_threshold(plan.active, plan.planned_archives, config.deletion_threshold)
+        checks = check_threshold(
+            {kind: plan.active[kind] for kind in THRESHOLD_KINDS},
+            {kind: plan.planned_archives[kind] for kind in THRESHOLD_KINDS},
+            config.deletion_threshold,
+        )
         blocked = [c for c in checks if c.exceeded]
         s.diagnostics["threshold"] = {
             "percent": str(config.deletion_threshold),
@@ -185,10 +196,43 @@ def _execute(s: _Run) -> None:
                 archive=not blocked,
                 now=s.now,
             )
+            s.applied = True
 
     with s.stage(Stage.REPORT):
         _finish(s, plan, mirror, scoped, blocked)
     SyncRun.objects.filter(pk=run.pk).update(timings=s.timings)
+
+
+def _claims_with_quarantined(scoped: Roster, checked, mirror: Mirror):
+    """Add the devices quarantined people hold now to the claims (rule Q with rule D).
+
+    A present person with an error keeps their last good state, so they claim what their
+    account holds, at their role's rank; people only in the mirror (an unreadable row)
+    are described from it.
+    """
+    people = dict(scoped.people)
+    claims = dict(checked.claims)
+    quarantined = set()
+    for sid in checked.person_errors | scoped.unreadable_people:
+        row = mirror.people.get(sid)
+        if row is None or row.archived or not row.account_id:
+            continue
+        held = sorted(mirror.devices.get(row.account_id, {}))
+        if not held:
+            continue
+        people.setdefault(
+            sid,
+            PersonRecord(
+                source_id=sid,
+                role=row.role,
+                given_name=row.given_name,
+                family_name=row.family_name,
+                school_ids=row.schools,
+            ),
+        )
+        claims[sid] = held
+        quarantined.add(sid)
+    return people, claims, frozenset(quarantined)
 
 
 def _guard_empty_files(roster: Roster, plan: Plan) -> None:
@@ -417,7 +461,7 @@ def sync_run_approve_archives(*, run: SyncRun, user: User, now: datetime | None 
             filter_in(User.objects.all(), "id", accounts).update(is_active=False)
             filter_in(ContactDevice.objects.all(), "account", accounts).delete()
         counts = dict(run.counts)
-        for kind in THRESHOLD_KINDS:
+        for kind in COUNT_KINDS:
             if kind in counts:
                 counts[kind] = {**counts[kind], "archived": len(by_kind.get(kind, []))}
         SyncRun.objects.filter(pk=run.pk).update(counts=counts)

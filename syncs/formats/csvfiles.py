@@ -129,7 +129,9 @@ class FileSpec:
     required: frozenset[str]
     important: frozenset[str] = frozenset()
     aliases: dict[str, str] = field(default_factory=dict)
-    id_column: str = "sourcedId"
+    # Columns whose values identify a row (joined with "/"), so an unreadable row still
+    # says which record it was (rule Q keeps that record).
+    key_columns: tuple[str, ...] = ("sourcedId",)
 
     def keys(self) -> dict[str, str]:
         """Matching key -> canonical column, aliases included."""
@@ -154,7 +156,15 @@ def match_headers(spec: FileSpec, raw_headers: list[str]) -> HeaderMatch:
     unknown: list[tuple[int, str]] = []
     for pos, raw in enumerate(raw_headers):
         canon = keys.get(header_key(raw))
-        if canon is None or canon in index:
+        if canon is not None and canon in index:
+            raise SyncFailure(
+                "invalid_files",
+                f"{spec.name} has two `{canon}` columns ({_show(raw_headers[index[canon]])} "
+                f"in column {index[canon] + 1} and {_show(raw)} in column {pos + 1}); "
+                "remove one so it is clear which to use.",
+                {"file": spec.name, "header": canon, "columns": [index[canon] + 1, pos + 1]},
+            )
+        if canon is None:
             unknown.append((pos, raw))
             continue
         index[canon] = pos
@@ -245,6 +255,7 @@ class Table:
     header: HeaderMatch
     on_finding: Callable[[Finding], None]
     on_unreadable_id: Callable[[str], None]
+    has_nul: bool = False
     rows_read: int = 0
 
     def col(self, name: str) -> int | None:
@@ -280,6 +291,10 @@ class Table:
                 if not cells or (len(cells) == 1 and not cells[0].strip()):
                     line_no += used
                     continue
+                if self.has_nul and any("\0" in cell for cell in cells):
+                    self._bad_row(here, cells, "it contains a NUL (\\0) character")
+                    line_no += used
+                    continue
                 if len(cells) != width:
                     if used > 1:
                         # A quote opened on this line swallowed the next ones.
@@ -302,8 +317,11 @@ class Table:
         return csv.reader(lines, strict=True)
 
     def _bad_row(self, line_no: int, cells: list[str], why: str) -> None:
-        pos = self.col(self.spec.id_column)
-        row_id = cells[pos].strip() if pos is not None and pos < len(cells) else ""
+        parts = []
+        for column in self.spec.key_columns:
+            pos = self.col(column)
+            parts.append(cells[pos].strip() if pos is not None and pos < len(cells) else "")
+        row_id = "/".join(parts) if all(parts) else ""
         if row_id:
             self.on_unreadable_id(row_id)
         self.on_finding(
@@ -367,4 +385,18 @@ def open_table(
                 message=f"{spec.name}: header {_show(raw)} was read as `{canon}` ({why}).",
             )
         )
-    return Table(spec, path, encoding, header, on_finding, on_unreadable_id)
+    return Table(
+        spec, path, encoding, header, on_finding, on_unreadable_id, _has_nul(path, encoding)
+    )
+
+
+def _has_nul(path: Path, encoding: str) -> bool:
+    """NUL bytes are rare; scanning bytes first keeps the per-row check off the hot path.
+    (PostgreSQL refuses NUL in text, so such a row must never reach the database.)"""
+    if encoding.startswith("utf-16"):
+        return True  # every other byte of UTF-16 text is NUL: check rows instead
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            if b"\0" in chunk:
+                return True
+    return False

@@ -113,6 +113,7 @@ ENROLLMENTS = FileSpec(
     ),
     required=frozenset({"classSourcedId", "userSourcedId", "role"}),
     important=frozenset({"primary"}),
+    key_columns=("classSourcedId", "userSourcedId"),
 )
 DEMOGRAPHICS = FileSpec(
     name="demographics.csv",
@@ -176,15 +177,34 @@ DELETED = {"tobedeleted", "inactive"}
 
 
 def _split(cell: str) -> list[str]:
-    return [part.strip() for part in cell.split(",") if part.strip()]
+    """A OneRoster list cell ("0123,0456"), blanks and repeats dropped, order kept."""
+    return list(dict.fromkeys(part.strip() for part in cell.split(",") if part.strip()))
 
 
 def find_files(folder: Path) -> dict[str, Path]:
-    """Map lower-cased file names to paths; districts vary the case (Users.csv)."""
-    found: dict[str, Path] = {}
+    """Map lower-cased file names to paths; districts vary the case (Users.csv).
+
+    Files at the top of the folder win. A package zipped inside one folder is found there;
+    two candidates for one name anywhere else are ambiguous (an old export in a subfolder
+    must never be read by accident), so the run fails naming both.
+    """
+    candidates: dict[str, list[Path]] = {}
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and not any(p.startswith((".", "__MACOSX")) for p in path.parts):
-            found.setdefault(path.name.lower(), path)
+        relative = path.relative_to(folder).parts
+        if path.is_file() and not any(p.startswith((".", "__MACOSX")) for p in relative):
+            candidates.setdefault(path.name.lower(), []).append(path)
+    found: dict[str, Path] = {}
+    for name, paths in candidates.items():
+        shallowest = min(len(p.relative_to(folder).parts) for p in paths)
+        top = [p for p in paths if len(p.relative_to(folder).parts) == shallowest]
+        if len(top) > 1:
+            shown = ", ".join(str(p.relative_to(folder)) for p in top)
+            raise SyncFailure(
+                "invalid_files",
+                f"More than one {top[0].name} was found ({shown}); send one export at a time.",
+                {"file": top[0].name, "candidates": [str(p.relative_to(folder)) for p in top]},
+            )
+        found[name] = top[0]
     return found
 
 
@@ -308,18 +328,22 @@ class _Parser:
             if source_id in people:
                 self.duplicate(USERS, source_id, line, people[source_id].where)
                 continue
-            phone_value = ""
-            for col in (sms, phone):
-                if col is not None and cells[col].strip():
-                    phone_value = cells[col].strip()
-                    break
+            # sms is the number to message; a phone column is a fallback, so keep both.
+            phones = tuple(
+                dict.fromkeys(
+                    cells[col].strip()
+                    for col in (sms, phone)
+                    if col is not None and cells[col].strip()
+                )
+            )
             people[source_id] = PersonRecord(
                 source_id=source_id,
                 role=role,
                 given_name=cells[given].strip(),
                 family_name=cells[family].strip(),
                 email=cells[email].strip() if email is not None else "",
-                phone=phone_value,
+                phone=phones[0] if phones else "",
+                other_phones=phones[1:],
                 dob=dobs.get(source_id, ""),
                 grade=(_split(cells[grades]) or [""])[0] if grades is not None else "",
                 school_ids=tuple(_split(cells[orgs_col])),
@@ -378,7 +402,7 @@ class _Parser:
         self.note_empty(t, "classes")
 
     def enrollments(self) -> None:
-        t = self.table(ENROLLMENTS)
+        t = self.table(ENROLLMENTS, self.roster.unreadable_enrollments.add)
         cls, user, role_col, primary, status = (
             t.col("classSourcedId"),
             t.col("userSourcedId"),

@@ -12,12 +12,13 @@ from datetime import date
 
 from syncs.pipeline.mirror import Mirror
 from syncs.records import (
+    COUNT_KINDS,
     PERSON_KIND_BY_ROLE,
-    THRESHOLD_KINDS,
     ClassRecord,
     EnrollmentRecord,
     PersonRecord,
     Roster,
+    enrollment_source_id,
     guardianship_source_id,
 )
 from syncs.rules.devices import Device
@@ -60,7 +61,7 @@ class Plan:
 
     def counts(self, mirror: Mirror) -> dict[str, dict[str, int]]:
         """Created/updated/unarchived/archived/unchanged/quarantined per threshold kind."""
-        out = {k: Counter() for k in THRESHOLD_KINDS}
+        out = {k: Counter() for k in COUNT_KINDS}
         role_of = {row.pk: row.role for row in mirror.people.values()}
         for rec in self.people.create:
             out[rec.kind]["created"] += 1
@@ -70,7 +71,7 @@ class Plan:
             out[PERSON_KIND_BY_ROLE[role_of[pk]]]["unarchived"] += 1
         for pk in self.people.archive:
             out[PERSON_KIND_BY_ROLE[role_of[pk]]]["archived"] += 1
-        for kind in THRESHOLD_KINDS:
+        for kind in COUNT_KINDS:
             out[kind]["unchanged"] += self.people_unchanged[kind]
             out[kind]["quarantined"] += self.people_held[kind]
         for kind, plan in (
@@ -86,7 +87,7 @@ class Plan:
                 unchanged=plan.unchanged,
                 quarantined=plan.held,
             )
-        return {kind: {key: out[kind][key] for key in COUNT_KEYS} for kind in THRESHOLD_KINDS}
+        return {kind: {key: out[kind][key] for key in COUNT_KEYS} for kind in COUNT_KINDS}
 
 
 COUNT_KEYS = ("created", "updated", "unarchived", "archived", "unchanged", "quarantined")
@@ -184,7 +185,11 @@ def make_plan(
         plan.enrollments,
         {e.source_id: e for e in roster.enrollments.values()},
         mirror.enrollments,
-        is_held=lambda left, right: left in held_classes or right in held_people,
+        is_held=lambda left, right: (
+            left in held_classes
+            or right in held_people
+            or enrollment_source_id(left, right) in roster.unreadable_enrollments
+        ),
         differs=lambda row, rec: row.role != rec.role or row.primary != rec.primary,
     )
     guardianships = {
@@ -226,12 +231,12 @@ def make_plan(
         ("guardianships", mirror.guardianships),
     ):
         active[kind] = sum(1 for r in rows.values() if not r.archived)
-    plan.active = {k: active[k] for k in THRESHOLD_KINDS}
+    plan.active = {k: active[k] for k in COUNT_KINDS}
     planned = Counter(PERSON_KIND_BY_ROLE[mirror.people[sid].role] for sid in archived_people)
     planned["classes"] = len(plan.classes.archive)
     planned["enrollments"] = len(plan.enrollments.archive)
     planned["guardianships"] = len(plan.guardianships.archive)
-    plan.planned_archives = {k: planned[k] for k in THRESHOLD_KINDS}
+    plan.planned_archives = {k: planned[k] for k in COUNT_KINDS}
     return plan
 
 

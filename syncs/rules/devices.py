@@ -34,8 +34,13 @@ def assign_devices(
     people: dict[str, PersonRecord],
     claims: dict[str, list[Device]],
     held_outside: set[Device],
+    quarantined: frozenset[str] = frozenset(),
 ) -> DeviceOutcome:
     """Assign every claimed device; see the module docstring for the rules.
+
+    `quarantined` people already have an error and keep their last good state (rule Q):
+    they claim the devices they hold now, at their role's rank, and a loss is only an
+    alert for them.
 
     Someone who ends up in error (a teacher without an email of their own, a parent with
     no device) gets no account, so their other claims must not block the next claimant:
@@ -46,7 +51,7 @@ def assign_devices(
     settled: dict[str, list[Finding]] = {}
     active = dict(claims)
     while True:
-        out = _assign_once(people, active, held_outside)
+        out = _assign_once(people, active, held_outside, quarantined)
         holders_in_error = {pid for d, pid in out.winners.items() if pid in out.person_errors}
         stable = {
             pid
@@ -70,6 +75,7 @@ def _assign_once(
     people: dict[str, PersonRecord],
     claims: dict[str, list[Device]],
     held_outside: set[Device],
+    quarantined: frozenset[str],
 ) -> DeviceOutcome:
     out = DeviceOutcome()
     claimants: dict[Device, list[str]] = defaultdict(list)
@@ -93,7 +99,10 @@ def _assign_once(
         p = people[pid]
         kept = [d for d in claims[pid] if out.winners.get(d) == pid]
         kept_email = any(kind == "email" for kind, _v in kept)
-        if p.role in ("teacher", "administrator") and not kept_email:
+        if pid in quarantined:
+            for device, holder in lost[pid]:
+                out.findings.append(_loss(p, "device_in_use", [(device, holder)]))
+        elif p.role in ("teacher", "administrator") and not kept_email:
             out.person_errors.add(pid)
             out.findings.append(_loss(p, "teacher_email", lost[pid], "email"))
         elif p.role == "parent" and not kept:

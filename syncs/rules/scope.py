@@ -25,6 +25,15 @@ def near_matches(wanted: str, available: Iterable[str]) -> list[str]:
 
 def check_schools_found(wanted: list[str], roster: Roster) -> None:
     """Fail `schools_not_found` when a configured school ID is absent from the source."""
+    not_text = [w for w in wanted if not isinstance(w, str) or not w.strip()]
+    if not_text:
+        raise SyncFailure(
+            "schools_not_found",
+            f"School ID(s) {', '.join(repr(w) for w in not_text)} on the sync config are not "
+            "text. Enter each ID as text exactly as the SIS writes it, leading zeros included "
+            '(["0123"], not [123]).',
+            {"not_text": [repr(w) for w in not_text]},
+        )
     missing = [w for w in wanted if w not in roster.schools]
     if not missing:
         return
@@ -81,7 +90,7 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
 
     schools_of: dict[str, list[str]] = {}
     for pid, p in roster.people.items():
-        schools_of[pid] = [s for s in p.school_ids if s in in_scope]
+        schools_of[pid] = [s for s in dict.fromkeys(p.school_ids) if s in in_scope]
     for class_id, person_id in roster.enrollments:
         c = classes.get(class_id)
         if c is not None and person_id in schools_of and c.school_id not in schools_of[person_id]:
@@ -139,6 +148,7 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
         guardianships={(a, b) for a, b in roster.guardianships if a in people and b in people},
         unreadable_people=roster.unreadable_people,
         unreadable_classes=roster.unreadable_classes,
+        unreadable_enrollments=roster.unreadable_enrollments,
         empty_files=roster.empty_files,
         taught=taught,
         ignored_headers=roster.ignored_headers,

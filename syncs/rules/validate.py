@@ -18,7 +18,13 @@ from syncs.records import ClassRecord, PersonRecord, Roster
 DOB_FORMATS = ("%m/%d/%Y", "%Y/%m/%d", "%Y-%m-%d")
 OLDEST_BIRTH_YEAR = 1900
 MANY_GUARDIANS = 6
-_URL = re.compile(r"(https?://|www\.|\b[\w-]+\.(com|org|net|edu|gov|io|us|ly|me|co)\b(/|$))", re.I)
+# A web address: a scheme, "www.", or a lower-case host on a common top-level domain
+# ("meet.example.org/x", "bit.ly/y", "zoom.us"). Case matters so that course names like
+# "ASP.NET" or "Chem 1.CO" are not mistaken for one.
+_URL = re.compile(
+    r"(?i:https?://|www\.)"
+    r"|\b[a-z][a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|us|ly|me|co|info)(?=/|\s|$)"
+)
 
 
 def parse_dob(raw: str, today: date) -> date | None:
@@ -66,7 +72,16 @@ def validate_person(p: PersonRecord, today: date, out: Validated) -> None:
     label = f"{p.role.capitalize()} {p.name or p.source_id}"
 
     email = normalize_email(p.email) if p.email else None
-    phone = normalize_phone(p.phone) if p.phone else None
+    phone = None
+    unusable = []
+    for raw in (p.phone, *p.other_phones):  # sms first, then the other phone column
+        if not raw:
+            continue
+        normalized = normalize_phone(raw)
+        if not normalized:
+            unusable.append(raw)
+        elif phone is None:
+            phone = normalized
     claims = []
     if email:
         claims.append(("email", email))
@@ -93,14 +108,14 @@ def validate_person(p: PersonRecord, today: date, out: Validated) -> None:
             )
         )
 
-    if p.phone and not phone:
+    for raw in unusable:
         add(
             _finding(
                 p,
                 "unsupported_phone",
-                f"{label}: phone {p.phone} is not a valid US, US territory or Canadian number and was dropped.",
+                f"{label}: phone {raw} is not a valid US, US territory or Canadian number and was dropped.",
                 "phone",
-                p.phone,
+                raw,
             )
         )
 
@@ -109,7 +124,7 @@ def validate_person(p: PersonRecord, today: date, out: Validated) -> None:
             add(_finding(p, "parent_name", f"Parent {p.source_id} has no name.", "name"))
             out.person_errors.add(p.source_id)
         if not claims:
-            given = [v for v in (p.email, p.phone) if v]
+            given = [v for v in (p.email, p.phone, *p.other_phones) if v]
             why = (
                 "has no email address or phone number"
                 if not given

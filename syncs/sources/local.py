@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -87,9 +88,27 @@ def extract_zip(archive: Path, dest: Path) -> list[str]:
                         {"member": m.filename},
                     )
             for m in members:
-                target = dest / PurePosixPath(m.filename.replace("\\", "/")).name
-                with zf.open(m) as src, target.open("wb") as out:
-                    shutil.copyfileobj(src, out, 1 << 20)
+                # The layout is kept (every path was checked above) so that two files of
+                # the same name in different folders are seen as ambiguous, not overwritten.
+                target = dest.joinpath(*PurePosixPath(m.filename.replace("\\", "/")).parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    with zf.open(m) as src, target.open("wb") as out:
+                        shutil.copyfileobj(src, out, 1 << 20)
+                except (
+                    NotImplementedError,
+                    RuntimeError,
+                    zlib.error,
+                    EOFError,
+                    zipfile.BadZipFile,
+                ) as exc:
+                    # Deflate64 (Windows' own zip), encryption, or a corrupt stream.
+                    raise SyncFailure(
+                        "invalid_files",
+                        f"{archive.name}: member {m.filename!r} cannot be read ({exc}). "
+                        "Zip the files again with standard (deflate) compression and no password.",
+                        {"member": m.filename},
+                    ) from exc
             return [m.filename for m in members]
     except zipfile.BadZipFile as exc:
         raise SyncFailure(

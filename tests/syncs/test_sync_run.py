@@ -444,8 +444,23 @@ def test_internal_error_mid_apply_leaves_the_mirror_exactly_as_before(sync, dist
     run = sync(district)
     assert (run.status, run.failure_reason) == ("failed", "internal_error")
     assert "disk full" not in run.message and "Traceback" not in run.message
-    assert run.diagnostics["failure"] == {"error": "RuntimeError"}
+    assert run.diagnostics["failure"] == {"error": "RuntimeError", "applied": False}
+    assert "nothing was changed" in run.message
     assert snapshot() == before
+
+
+def test_internal_error_after_apply_does_not_claim_nothing_changed(sync, district, monkeypatch):
+    from syncs import services
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(services, "_finish", boom)
+    run = sync(district)
+    assert (run.status, run.failure_reason) == ("failed", "internal_error")
+    assert "the changes were applied" in run.message
+    assert run.diagnostics["failure"]["applied"] is True
+    assert Person.objects.count() == 8
 
 
 # ---------------------------------------------------------------- dry runs and reports
