@@ -6,8 +6,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from syncs.errors import SyncFailure
-from syncs.exports import ISSUE_HEADER, PLANNED_ARCHIVE_HEADER, csv_lines
+from syncs.exports import PLANNED_ARCHIVE_HEADER, csv_lines
 from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncConfig, SyncRun
+from syncs.selectors import ISSUE_COLUMNS, issue_rows
 from syncs.services import sync_run_approve_archives, sync_run_create, sync_run_execute
 
 
@@ -268,22 +269,9 @@ class IssueAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Download selected issues (CSV)")
     def download_csv(self, request, queryset):
-        rows = queryset.values_list(
-            "severity",
-            "code",
-            "school_sis_id",
-            "record_kind",
-            "source_id",
-            "name",
-            "field",
-            "value",
-            "file",
-            "line",
-            "message",
-            "hint",
-        )
+        rows = issue_rows(queryset)
         response = StreamingHttpResponse(
-            csv_lines(ISSUE_HEADER, rows.iterator()), content_type="text/csv"
+            csv_lines(list(ISSUE_COLUMNS), rows.iterator()), content_type="text/csv"
         )
         response["Content-Disposition"] = 'attachment; filename="issues.csv"'
         return response

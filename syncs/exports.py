@@ -33,17 +33,3 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[object]]) -> Iterator[s
 
 
 PLANNED_ARCHIVE_HEADER = ["kind", "source_id", "name", "school"]
-ISSUE_HEADER = [
-    "severity",
-    "code",
-    "school",
-    "kind",
-    "source_id",
-    "name",
-    "field",
-    "value",
-    "file",
-    "line",
-    "message",
-    "hint",
-]

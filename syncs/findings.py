@@ -7,6 +7,10 @@ severity and a hint that tells a district admin what to change in their SIS.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from syncs.records import PersonRecord
 
 ERROR = "error"
 ALERT = "alert"
@@ -139,3 +143,21 @@ class Finding:
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR
+
+
+def person_finding(
+    p: PersonRecord, code: str, message: str, field: str = "", value: str = ""
+) -> Finding:
+    """A finding about one person, placed at their first school and source line."""
+    return Finding(
+        code=code,
+        kind="person",
+        source_id=p.source_id,
+        name=p.name,
+        field=field,
+        value=value,
+        school_id=p.school_ids[0] if p.school_ids else "",
+        file=p.where.file,
+        line=p.where.line,
+        message=message,
+    )

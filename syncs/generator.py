@@ -32,110 +32,27 @@ from datetime import date
 from itertools import accumulate
 from pathlib import Path
 
+from syncs.formats.oneroster_csv import (
+    CLASSES,
+    COURSES,
+    DEMOGRAPHICS,
+    ENROLLMENTS,
+    ORGS,
+    SESSIONS,
+    USERS,
+)
+
 # ---------------------------------------------------------------------------
 # Files and headers (OneRoster 1.1 CSV binding, columns in spec order)
 # ---------------------------------------------------------------------------
 
+# The parser's own column lists, so the generator can never drift from what is read.
 HEADERS: dict[str, tuple[str, ...]] = {
     "manifest.csv": ("propertyName", "value"),
-    "orgs.csv": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "name",
-        "type",
-        "identifier",
-        "parentSourcedId",
-    ),
-    "academicSessions.csv": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "title",
-        "type",
-        "startDate",
-        "endDate",
-        "parentSourcedId",
-        "schoolYear",
-    ),
-    "courses.csv": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "schoolYearSourcedId",
-        "title",
-        "courseCode",
-        "grades",
-        "orgSourcedId",
-        "subjects",
-        "subjectCodes",
-    ),
-    "classes.csv": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "title",
-        "grades",
-        "courseSourcedId",
-        "classCode",
-        "classType",
-        "location",
-        "schoolSourcedId",
-        "termSourcedIds",
-        "subjects",
-        "subjectCodes",
-        "periods",
-    ),
-    "users.csv": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "enabledUser",
-        "orgSourcedIds",
-        "role",
-        "username",
-        "userIds",
-        "givenName",
-        "familyName",
-        "middleName",
-        "identifier",
-        "email",
-        "sms",
-        "phone",
-        "agentSourcedIds",
-        "grades",
-        "password",
-    ),
-    "demographics.csv": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "birthDate",
-        "sex",
-        "americanIndianOrAlaskaNative",
-        "asian",
-        "blackOrAfricanAmerican",
-        "nativeHawaiianOrOtherPacificIslander",
-        "white",
-        "demographicRaceTwoOrMoreRaces",
-        "hispanicOrLatinoEthnicity",
-        "countryOfBirthCode",
-        "stateOfBirthAbbreviation",
-        "cityOfBirth",
-        "publicSchoolResidenceStatus",
-    ),
-    "enrollments.csv": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "classSourcedId",
-        "schoolSourcedId",
-        "userSourcedId",
-        "role",
-        "primary",
-        "beginDate",
-        "endDate",
-    ),
+    **{
+        spec.name: spec.columns
+        for spec in (ORGS, SESSIONS, COURSES, CLASSES, USERS, DEMOGRAPHICS, ENROLLMENTS)
+    },
 }
 
 MANIFEST = (

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from syncs.models import Issue, SyncRun
 from syncs.pipeline.plan import COUNT_KEYS
 from syncs.records import COUNT_KINDS
 
-ISSUE_FIELDS = (
-    "severity",
-    "code",
-    "school_sis_id",
-    "record_kind",
-    "source_id",
-    "name",
-    "field",
-    "value",
-    "file",
-    "line",
-    "message",
-    "hint",
-)
+# An issue as clients and CSV downloads see it: public name -> Issue field.
+ISSUE_COLUMNS = {
+    "severity": "severity",
+    "code": "code",
+    "school": "school_sis_id",
+    "kind": "record_kind",
+    "source_id": "source_id",
+    "name": "name",
+    "field": "field",
+    "value": "value",
+    "file": "file",
+    "line": "line",
+    "message": "message",
+    "hint": "hint",
+}
 
 
-def run_issues(run: SyncRun):
-    return Issue.objects.filter(run=run).order_by("id").values_list(*ISSUE_FIELDS)
+def issue_rows(issues: QuerySet[Issue]) -> QuerySet:
+    """Issue tuples in ISSUE_COLUMNS order, oldest first."""
+    return issues.order_by("id").values_list(*ISSUE_COLUMNS.values())
 
 
 def run_report(run: SyncRun, *, issue_limit: int | None = None) -> dict:
@@ -45,26 +49,10 @@ def run_report(run: SyncRun, *, issue_limit: int | None = None) -> dict:
         }
         for s in run.school_summaries.order_by("sis_id")
     ]
-    rows = run_issues(run)
+    rows = issue_rows(run.issues.all())
     if issue_limit is not None:
         rows = rows[:issue_limit]
-    issues = [
-        {
-            "severity": sev,
-            "code": code,
-            "school": school,
-            "kind": kind,
-            "source_id": source_id,
-            "name": name,
-            "field": field,
-            "value": value,
-            "file": file,
-            "line": line,
-            "message": message,
-            "hint": hint,
-        }
-        for sev, code, school, kind, source_id, name, field, value, file, line, message, hint in rows
-    ]
+    issues = [dict(zip(ISSUE_COLUMNS, row, strict=True)) for row in rows]
     return {
         "run": {
             "id": run.pk,

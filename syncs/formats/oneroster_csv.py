@@ -155,6 +155,25 @@ SESSIONS = FileSpec(
     required=frozenset({"sourcedId", "title"}),
 )
 
+# Not read (courses carry nothing Rollcall needs); listed so writers share one header.
+COURSES = FileSpec(
+    name="courses.csv",
+    kind="file",
+    columns=(
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "schoolYearSourcedId",
+        "title",
+        "courseCode",
+        "grades",
+        "orgSourcedId",
+        "subjects",
+        "subjectCodes",
+    ),
+    required=frozenset({"sourcedId", "title"}),
+)
+
 REQUIRED_FILES = (ORGS, USERS, CLASSES, ENROLLMENTS)
 OPTIONAL_FILES = (DEMOGRAPHICS, SESSIONS)
 KNOWN_FILES = {s.name for s in REQUIRED_FILES + OPTIONAL_FILES} | {

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from syncs.findings import Finding
+from syncs.findings import Finding, person_finding
 from syncs.records import ROLE_RANK, PersonRecord
 
 Device = tuple[str, str]  # (kind, normalized value)
@@ -125,15 +125,4 @@ def _loss(p: PersonRecord, code: str, losses: list[tuple[Device, str]], only: st
         message = f"{label} has no email address of their own: {held}."
     else:
         message = f"{label} has no contact device of their own: {held}."
-    return Finding(
-        code=code,
-        kind="person",
-        source_id=p.source_id,
-        name=p.name,
-        field=kind,
-        value=value,
-        school_id=p.school_ids[0] if p.school_ids else "",
-        file=p.where.file,
-        line=p.where.line,
-        message=message,
-    )
+    return person_finding(p, code, message, kind, value)

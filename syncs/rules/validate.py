@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from accounts.devices import normalize_email, normalize_phone
-from syncs.findings import Finding
+from syncs.findings import Finding, person_finding
 from syncs.records import ClassRecord, PersonRecord, Roster
 
 DOB_FORMATS = ("%m/%d/%Y", "%Y/%m/%d", "%Y-%m-%d")
@@ -51,21 +51,6 @@ class Validated:
     claims: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
-def _finding(p: PersonRecord, code: str, message: str, fld: str = "", value: str = "") -> Finding:
-    return Finding(
-        code=code,
-        kind="person",
-        source_id=p.source_id,
-        name=p.name,
-        field=fld,
-        value=value,
-        school_id=p.school_ids[0] if p.school_ids else "",
-        file=p.where.file,
-        line=p.where.line,
-        message=message,
-    )
-
-
 def validate_person(p: PersonRecord, today: date, out: Validated) -> None:
     add = out.findings.append
     errors_before = len(out.person_errors)
@@ -95,11 +80,11 @@ def validate_person(p: PersonRecord, today: date, out: Validated) -> None:
                 if not p.email
                 else f"has an invalid email address ({p.email})"
             )
-            add(_finding(p, "teacher_email", f"{label} {why}.", "email", p.email))
+            add(person_finding(p, "teacher_email", f"{label} {why}.", "email", p.email))
             out.person_errors.add(p.source_id)
     elif p.email and not email:
         add(
-            _finding(
+            person_finding(
                 p,
                 "invalid_email",
                 f"{label}: email address {p.email} is not valid and was ignored.",
@@ -110,7 +95,7 @@ def validate_person(p: PersonRecord, today: date, out: Validated) -> None:
 
     for raw in unusable:
         add(
-            _finding(
+            person_finding(
                 p,
                 "unsupported_phone",
                 f"{label}: phone {raw} is not a valid US, US territory or Canadian number and was dropped.",
@@ -121,7 +106,7 @@ def validate_person(p: PersonRecord, today: date, out: Validated) -> None:
 
     if p.role == "parent":
         if not p.given_name and not p.family_name:
-            add(_finding(p, "parent_name", f"Parent {p.source_id} has no name.", "name"))
+            add(person_finding(p, "parent_name", f"Parent {p.source_id} has no name.", "name"))
             out.person_errors.add(p.source_id)
         if not claims:
             given = [v for v in (p.email, p.phone, *p.other_phones) if v]
@@ -131,7 +116,7 @@ def validate_person(p: PersonRecord, today: date, out: Validated) -> None:
                 else "has no valid email address or supported phone number"
             )
             add(
-                _finding(
+                person_finding(
                     p,
                     "parent_contact",
                     f"{label} {why}.",
@@ -145,7 +130,7 @@ def validate_person(p: PersonRecord, today: date, out: Validated) -> None:
         born = parse_dob(p.dob, today) if p.dob else None
         if born is None:
             why = "has no date of birth" if not p.dob else f"has an invalid date of birth ({p.dob})"
-            add(_finding(p, "student_dob", f"{label} {why}.", "dob", p.dob))
+            add(person_finding(p, "student_dob", f"{label} {why}.", "dob", p.dob))
             out.person_errors.add(p.source_id)
         else:
             out.dob[p.source_id] = born
@@ -202,7 +187,7 @@ def validate(roster: Roster, today: date) -> Validated:
         if count >= MANY_GUARDIANS:
             p = roster.people[student_id]
             out.findings.append(
-                _finding(
+                person_finding(
                     p,
                     "many_guardians",
                     f"Student {p.name or p.source_id} lists {count} guardians.",
