@@ -41,6 +41,9 @@ class SyncedRecord(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        help_text="Written when the record is created or changed, and when it goes "
+        "missing (then it names the last run that saw it). An active record it does "
+        "not name was seen by its config's latest run.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

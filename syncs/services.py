@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ContactDevice, User
@@ -41,7 +42,13 @@ from syncs.pipeline.apply import apply_plan
 from syncs.pipeline.mirror import Mirror, load_mirror
 from syncs.pipeline.plan import Plan, make_plan
 from syncs.pipeline.sqlsets import filter_in
-from syncs.records import COUNT_KINDS, THRESHOLD_KINDS, PersonRecord, Roster
+from syncs.records import (
+    COUNT_KINDS,
+    PERSON_KIND_BY_ROLE,
+    THRESHOLD_KINDS,
+    PersonRecord,
+    Roster,
+)
 from syncs.rules.devices import assign_devices
 from syncs.rules.scope import near_matches, scope
 from syncs.rules.threshold import check_threshold, likely_causes
@@ -195,6 +202,7 @@ def _execute(s: _Run) -> None:
                 run=run,
                 archive=not blocked,
                 now=s.now,
+                **_previous_applied_run(run),
             )
             s.applied = True
 
@@ -233,6 +241,28 @@ def _claims_with_quarantined(scoped: Roster, checked, mirror: Mirror):
         claims[sid] = held
         quarantined.add(sid)
     return people, claims, frozenset(quarantined)
+
+
+def _previous_applied_run(run: SyncRun) -> dict:
+    """The config's last run that applied a plan, and what was already missing then
+    (its blocked archives), for stamping `last_seen_run` on records that go missing."""
+    previous = (
+        SyncRun.objects.filter(config=run.config, dry_run=False, pk__lt=run.pk)
+        .filter(Q(status=RunStatus.SUCCEEDED) | Q(failure_reason=FailureReason.THRESHOLD))
+        .order_by("-pk")
+        .first()
+    )
+    still_missing: dict[str, set[int]] = {}
+    if previous is not None and previous.failure_reason == FailureReason.THRESHOLD:
+        for kind, record_id in PlannedArchive.objects.filter(run=previous).values_list(
+            "kind", "record_id"
+        ):
+            key = "people" if kind in PERSON_KIND_BY_ROLE.values() else kind
+            still_missing.setdefault(key, set()).add(record_id)
+    return {
+        "previous_run_id": previous.pk if previous else None,
+        "still_missing": still_missing,
+    }
 
 
 def _guard_empty_files(roster: Roster, plan: Plan) -> None:

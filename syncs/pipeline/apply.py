@@ -1,8 +1,13 @@
 """Stage 8, apply: write a plan to the mirror in one transaction.
 
 Either the whole plan lands or none of it does: after a crash the mirror is exactly as
-before the run. Writes are chunked bulk statements; the number of queries does not grow
-with the district (sets are passed as one parameter, see sqlsets.py).
+before the run. Rows go through BulkWriter as tuples; the number of statements does not
+grow with the district (sets travel as one parameter, see sqlsets.py).
+
+`last_seen_run` is written with every created or changed row, and on records that go
+missing (naming the last run that saw them). A record that is neither was seen by the
+config's latest run: stamping every unchanged row each night would rewrite the whole
+mirror for nothing.
 """
 
 from __future__ import annotations
@@ -16,12 +21,12 @@ from django.db import transaction
 
 from accounts.models import ContactDevice, User
 from rostering.models import Class, Enrollment, Guardianship, Person, School
+from syncs.pipeline.bulk import BulkWriter
 from syncs.pipeline.mirror import Mirror
 from syncs.pipeline.plan import Plan
 from syncs.pipeline.sqlsets import filter_in
-from syncs.records import ClassRecord, EnrollmentRecord, PersonRecord, Roster
+from syncs.records import Roster, enrollment_source_id, guardianship_source_id
 
-BATCH = 2000
 PERSON_FIELDS = [
     "role",
     "given_name",
@@ -32,24 +37,42 @@ PERSON_FIELDS = [
     "phone",
     "archived_at",
     "last_seen_run",
+    "updated_at",
 ]
+CLASS_FIELDS = ["school", "name", "term", "archived_at", "last_seen_run", "updated_at"]
+ENROLLMENT_FIELDS = ["role", "primary", "archived_at", "last_seen_run", "updated_at"]
+LINK_FIELDS = ["archived_at", "last_seen_run", "updated_at"]
 
 
 def apply_plan(
-    *, plan: Plan, roster: Roster, mirror: Mirror, config, run, archive: bool, now: datetime
+    *,
+    plan: Plan,
+    roster: Roster,
+    mirror: Mirror,
+    config,
+    run,
+    archive: bool,
+    now: datetime,
+    previous_run_id: int | None = None,
+    still_missing: dict[str, set[int]] | None = None,
 ) -> None:
-    """Apply `plan`; archives only when `archive` (the guard passed or was approved)."""
+    """Apply `plan`; archives only when `archive` (the guard passed).
+
+    `previous_run_id` is the config's last run that applied a plan; records this run
+    misses were last seen by it, unless they were already missing then (`still_missing`,
+    record ids per kind).
+    """
     with transaction.atomic():
         w = _Writer(plan, roster, mirror, config, run, now)
         w.schools()
-        w.people()
-        w.accounts()
+        w.accounts_and_people()
         w.classes()
         w.links()
         if archive:
             w.archive()
         w.devices(archive)
-        w.mark_seen(archive)
+        w.stamp_missing(previous_run_id, still_missing or {})
+        w.stamp_schools()
 
 
 class _Writer:
@@ -57,6 +80,7 @@ class _Writer:
         self.plan, self.roster, self.mirror = plan, roster, mirror
         self.config, self.run, self.now = config, run, now
         self.org_id = config.organization_id
+        self.bulk = BulkWriter()
         self.school_pk = {sis_id: pk for sis_id, (pk, _name) in mirror.schools.items()}
         self.person_pk = {sid: row.pk for sid, row in mirror.people.items()}
         self.class_pk = {sid: row.pk for sid, row in mirror.classes.items()}
@@ -71,192 +95,299 @@ class _Writer:
             School(
                 organization_id=self.org_id,
                 sis_id=sis_id,
-                name=self.roster.schools[sis_id].name,
+                name=self.roster.schools[sis_id].name[:255],
                 sync_config=self.config,
                 source_id=sis_id,
                 last_seen_run=self.run,
             )
             for sis_id in self.plan.schools_to_create
         ]
-        for school in School.objects.bulk_create(new, batch_size=BATCH):
+        for school in School.objects.bulk_create(new):
             self.school_pk[school.sis_id] = school.pk
         if self.plan.schools_to_rename:
             School.objects.bulk_update(
-                [School(pk=pk, name=name) for pk, name in self.plan.schools_to_rename],
+                [School(pk=pk, name=name[:255]) for pk, name in self.plan.schools_to_rename],
                 ["name"],
-                batch_size=BATCH,
             )
 
-    # -- people ----------------------------------------------------------------------
+    # -- people and their accounts ---------------------------------------------------
 
-    def _person(self, rec: PersonRecord, pk: int | None = None) -> Person:
-        return Person(
-            pk=pk,
-            organization_id=self.org_id,
-            sync_config=self.config,
-            source_id=rec.source_id,
-            role=rec.role,
-            given_name=rec.given_name[:255],
-            family_name=rec.family_name[:255],
-            dob=self.plan.dob.get(rec.source_id),
-            grade=rec.grade[:32],
-            email=rec.email[:320],
-            phone=rec.phone[:64],
-            archived_at=None,
-            last_seen_run=self.run,
+    def accounts_and_people(self) -> None:
+        """Every present, valid person has an account; names follow the SIS."""
+        people, now, run_id = self.roster.people, self.now, self.run.pk
+        missing = sorted(sid for sid in self.plan.account_holders if sid not in self.account_of)
+        account_ids = self.bulk.insert(
+            User,
+            [
+                "password",
+                "is_superuser",
+                "username",
+                "first_name",
+                "last_name",
+                "email",
+                "is_staff",
+                "is_active",
+                "date_joined",
+            ],
+            [
+                (
+                    UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),
+                    False,
+                    f"r-{uuid.uuid4().hex}",
+                    people[sid].given_name[:150],
+                    people[sid].family_name[:150],
+                    "",
+                    False,
+                    True,
+                    now,
+                )
+                for sid in missing
+            ],
         )
+        self.account_of.update(zip(missing, account_ids, strict=True))
 
-    def people(self) -> None:
-        created = Person.objects.bulk_create(
-            [self._person(rec) for rec in self.plan.people.create], batch_size=BATCH
+        dob = self.plan.dob
+        created = self.plan.people.create
+        ids = self.bulk.insert(
+            Person,
+            [
+                "organization",
+                "sync_config",
+                "source_id",
+                "role",
+                "given_name",
+                "family_name",
+                "dob",
+                "grade",
+                "email",
+                "phone",
+                "account",
+                "archived_at",
+                "last_seen_run",
+                "created_at",
+                "updated_at",
+            ],
+            [
+                (
+                    self.org_id,
+                    self.config.pk,
+                    rec.source_id,
+                    rec.role,
+                    rec.given_name[:255],
+                    rec.family_name[:255],
+                    dob.get(rec.source_id),
+                    rec.grade[:32],
+                    rec.email[:320],
+                    rec.phone[:64],
+                    self.account_of[rec.source_id],
+                    None,
+                    run_id,
+                    now,
+                    now,
+                )
+                for rec in created
+            ],
         )
-        for person in created:
-            self.person_pk[person.source_id] = person.pk
-        Person.objects.bulk_update(
-            [self._person(rec, pk) for pk, rec in self.plan.people.update],
+        self.person_pk.update(zip((rec.source_id for rec in created), ids, strict=True))
+
+        updated = self.plan.people.update
+        self.bulk.update(
+            Person,
             PERSON_FIELDS,
-            batch_size=BATCH,
+            [
+                (
+                    pk,
+                    rec.role,
+                    rec.given_name[:255],
+                    rec.family_name[:255],
+                    dob.get(rec.source_id),
+                    rec.grade[:32],
+                    rec.email[:320],
+                    rec.phone[:64],
+                    None,
+                    run_id,
+                    now,
+                )
+                for pk, rec in updated
+            ],
         )
-        # School links of created people and of updated people whose schools changed.
+        # Existing people who had no account yet (only possible for records made before
+        # accounts were provisioned) get the one just created.
+        created_ids = {rec.source_id for rec in created}
+        self.bulk.update(
+            Person,
+            ["account"],
+            [
+                (self.person_pk[sid], self.account_of[sid])
+                for sid in missing
+                if sid not in created_ids
+            ],
+        )
+        self.bulk.update(
+            User,
+            ["first_name", "last_name", "is_active"],
+            [
+                (self.account_of[rec.source_id], rec.given_name[:150], rec.family_name[:150], True)
+                for _pk, rec in updated
+                if rec.source_id in self.account_of and rec.source_id not in missing
+            ],
+        )
+        self._school_links(created, updated)
+
+    def _school_links(self, created, updated) -> None:
+        through = Person.schools.through
         changed = [
             (pk, rec)
-            for pk, rec in self.plan.people.update
+            for pk, rec in updated
             if tuple(sorted(rec.school_ids)) != self.mirror.people[rec.source_id].schools
         ]
-        through = Person.schools.through
         if changed:
             filter_in(through.objects.all(), "person", [pk for pk, _r in changed]).delete()
-        links = [
-            through(person_id=pk, school_id=self.school_pk[s])
-            for pk, rec in changed
+        pairs = {(pk, self.school_pk[s]) for pk, rec in changed for s in rec.school_ids} | {
+            (self.person_pk[rec.source_id], self.school_pk[s])
+            for rec in created
             for s in rec.school_ids
-        ]
-        links += [
-            through(person_id=self.person_pk[rec.source_id], school_id=self.school_pk[s])
-            for rec in self.plan.people.create
-            for s in rec.school_ids
-        ]
-        through.objects.bulk_create(links, batch_size=BATCH)
-
-    def accounts(self) -> None:
-        """Every present, valid person has an account; names follow the SIS."""
-        people = self.roster.people
-        missing = sorted(sid for sid in self.plan.account_holders if sid not in self.account_of)
-        users = [
-            User(
-                username=f"r-{uuid.uuid4().hex}",
-                first_name=people[sid].given_name[:150],
-                last_name=people[sid].family_name[:150],
-                password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),
-                is_active=True,
-            )
-            for sid in missing
-        ]
-        User.objects.bulk_create(users, batch_size=BATCH)
-        for sid, user in zip(missing, users, strict=True):
-            self.account_of[sid] = user.pk
-        Person.objects.bulk_update(
-            [Person(pk=self.person_pk[sid], account_id=self.account_of[sid]) for sid in missing],
-            ["account"],
-            batch_size=BATCH,
-        )
-        refreshed = [
-            User(
-                pk=self.account_of[rec.source_id],
-                first_name=rec.given_name[:150],
-                last_name=rec.family_name[:150],
-                is_active=True,
-            )
-            for _pk, rec in self.plan.people.update
-            if rec.source_id in self.account_of and rec.source_id not in missing
-        ]
-        User.objects.bulk_update(
-            refreshed, ["first_name", "last_name", "is_active"], batch_size=BATCH
-        )
+        }
+        self.bulk.insert(through, ["person", "school"], sorted(pairs))
 
     # -- classes and links -----------------------------------------------------------
 
-    def _class(self, rec: ClassRecord, pk: int | None = None) -> Class:
-        return Class(
-            pk=pk,
-            organization_id=self.org_id,
-            sync_config=self.config,
-            source_id=rec.source_id,
-            school_id=self.school_pk[rec.school_id],
-            name=rec.name[:255],
-            term=rec.term[:255],
-            archived_at=None,
-            last_seen_run=self.run,
-        )
-
     def classes(self) -> None:
-        created = Class.objects.bulk_create(
-            [self._class(rec) for rec in self.plan.classes.create], batch_size=BATCH
+        now, run_id = self.now, self.run.pk
+        created = self.plan.classes.create
+        ids = self.bulk.insert(
+            Class,
+            [
+                "organization",
+                "sync_config",
+                "source_id",
+                "school",
+                "name",
+                "term",
+                "archived_at",
+                "last_seen_run",
+                "created_at",
+                "updated_at",
+            ],
+            [
+                (
+                    self.org_id,
+                    self.config.pk,
+                    rec.source_id,
+                    self.school_pk[rec.school_id],
+                    rec.name[:255],
+                    rec.term[:255],
+                    None,
+                    run_id,
+                    now,
+                    now,
+                )
+                for rec in created
+            ],
         )
-        for c in created:
-            self.class_pk[c.source_id] = c.pk
-        Class.objects.bulk_update(
-            [self._class(rec, pk) for pk, rec in self.plan.classes.update],
-            ["school", "name", "term", "archived_at", "last_seen_run"],
-            batch_size=BATCH,
-        )
-
-    def _enrollment(self, rec: EnrollmentRecord, pk: int | None = None) -> Enrollment:
-        return Enrollment(
-            pk=pk,
-            sync_config=self.config,
-            source_id=rec.source_id,
-            section_id=self.class_pk[rec.class_id],
-            person_id=self.person_pk[rec.person_id],
-            role=rec.role,
-            primary=rec.primary,
-            archived_at=None,
-            last_seen_run=self.run,
-        )
-
-    def _guardianship(self, pair: tuple[str, str], pk: int | None = None) -> Guardianship:
-        parent, student = pair
-        return Guardianship(
-            pk=pk,
-            sync_config=self.config,
-            source_id=f"{parent}/{student}",
-            parent_id=self.person_pk[parent],
-            student_id=self.person_pk[student],
-            archived_at=None,
-            last_seen_run=self.run,
+        self.class_pk.update(zip((rec.source_id for rec in created), ids, strict=True))
+        self.bulk.update(
+            Class,
+            CLASS_FIELDS,
+            [
+                (
+                    pk,
+                    self.school_pk[rec.school_id],
+                    rec.name[:255],
+                    rec.term[:255],
+                    None,
+                    run_id,
+                    now,
+                )
+                for pk, rec in self.plan.classes.update
+            ],
         )
 
     def links(self) -> None:
+        now, run_id, config_id = self.now, self.run.pk, self.config.pk
         e, g = self.plan.enrollments, self.plan.guardianships
-        Enrollment.objects.bulk_create([self._enrollment(r) for r in e.create], batch_size=BATCH)
-        Enrollment.objects.bulk_update(
-            [self._enrollment(r, pk) for pk, r in e.update],
-            ["role", "primary", "archived_at", "last_seen_run"],
-            batch_size=BATCH,
+        self.bulk.insert(
+            Enrollment,
+            [
+                "sync_config",
+                "source_id",
+                "section",
+                "person",
+                "role",
+                "primary",
+                "archived_at",
+                "last_seen_run",
+                "created_at",
+                "updated_at",
+            ],
+            [
+                (
+                    config_id,
+                    enrollment_source_id(r.class_id, r.person_id),
+                    self.class_pk[r.class_id],
+                    self.person_pk[r.person_id],
+                    r.role,
+                    r.primary,
+                    None,
+                    run_id,
+                    now,
+                    now,
+                )
+                for r in e.create
+            ],
         )
-        Guardianship.objects.bulk_create(
-            [self._guardianship(p) for p in g.create], batch_size=BATCH
+        self.bulk.update(
+            Enrollment,
+            ENROLLMENT_FIELDS,
+            [(pk, r.role, r.primary, None, run_id, now) for pk, r in e.update],
         )
-        Guardianship.objects.bulk_update(
-            [self._guardianship(p, pk) for pk, p in g.update],
-            ["archived_at", "last_seen_run"],
-            batch_size=BATCH,
+        self.bulk.insert(
+            Guardianship,
+            [
+                "sync_config",
+                "source_id",
+                "parent",
+                "student",
+                "archived_at",
+                "last_seen_run",
+                "created_at",
+                "updated_at",
+            ],
+            [
+                (
+                    config_id,
+                    guardianship_source_id(parent, student),
+                    self.person_pk[parent],
+                    self.person_pk[student],
+                    None,
+                    run_id,
+                    now,
+                    now,
+                )
+                for parent, student in g.create
+            ],
+        )
+        self.bulk.update(
+            Guardianship, LINK_FIELDS, [(pk, None, run_id, now) for pk, _p in g.update]
         )
 
     # -- archives, devices, bookkeeping ---------------------------------------------
 
-    def archive(self) -> None:
+    def _archive_sets(self):
         plan = self.plan
-        for model, pks in (
-            (Person, plan.people.archive),
-            (Class, plan.classes.archive),
-            (Enrollment, plan.enrollments.archive),
-            (Guardianship, plan.guardianships.archive),
-        ):
+        return (
+            ("people", Person, plan.people.archive),
+            ("classes", Class, plan.classes.archive),
+            ("enrollments", Enrollment, plan.enrollments.archive),
+            ("guardianships", Guardianship, plan.guardianships.archive),
+        )
+
+    def archive(self) -> None:
+        for _kind, model, pks in self._archive_sets():
             if pks:
                 filter_in(model.objects.all(), "id", pks).update(archived_at=self.now)
         by_pk = {row.pk: row for row in self.mirror.people.values()}
-        accounts = [by_pk[pk].account_id for pk in plan.people.archive if by_pk[pk].account_id]
+        accounts = [by_pk[pk].account_id for pk in self.plan.people.archive if by_pk[pk].account_id]
         if accounts:
             filter_in(User.objects.all(), "id", accounts).update(is_active=False)
 
@@ -279,27 +410,26 @@ class _Writer:
         if stale:
             # Deleted first: a device moving between two managed accounts must be free.
             filter_in(ContactDevice.objects.all(), "id", stale).delete()
-        ContactDevice.objects.bulk_create(
-            [
-                ContactDevice(account_id=account_id, kind=kind, value=value)
-                for account_id, kind, value in sorted(desired - current.keys())
-            ],
-            batch_size=BATCH,
+        self.bulk.insert(
+            ContactDevice,
+            ["account", "kind", "value", "created_at"],
+            [(a, k, v, self.now) for a, k, v in sorted(desired - current.keys())],
         )
 
-    def mark_seen(self, archive: bool) -> None:
-        """Every record present in the source was seen by this run."""
-        unseen = {
-            Person: self.plan.people.archive,
-            Class: self.plan.classes.archive,
-            Enrollment: self.plan.enrollments.archive,
-            Guardianship: self.plan.guardianships.archive,
-        }
-        for model, pks in unseen.items():
-            qs = model.objects.filter(sync_config=self.config, archived_at__isnull=True)
-            if pks and not archive:
-                qs = filter_in(qs, "id", pks, negate=True)
-            qs.exclude(last_seen_run=self.run).update(last_seen_run=self.run)
+    def stamp_missing(
+        self, previous_run_id: int | None, still_missing: dict[str, set[int]]
+    ) -> None:
+        """Records missing from this run were last seen by the previous applied run,
+        unless they were already missing then (their stamp is already right)."""
+        if previous_run_id is None:
+            return
+        for kind, model, pks in self._archive_sets():
+            newly = [pk for pk in pks if pk not in still_missing.get(kind, ())]
+            if newly:
+                filter_in(model.objects.all(), "id", newly).update(last_seen_run=previous_run_id)
+
+    def stamp_schools(self) -> None:
+        """Schools are few: every run stamps the ones it saw."""
         if self.roster.schools:
             filter_in(
                 School.objects.filter(organization_id=self.org_id),

@@ -7,11 +7,10 @@ from collections import Counter, defaultdict
 from rostering.models import School
 from syncs.findings import Finding
 from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncRun
+from syncs.pipeline.bulk import BulkWriter
 from syncs.pipeline.mirror import Mirror
 from syncs.pipeline.plan import Plan
 from syncs.records import PERSON_KIND_BY_ROLE, Roster
-
-BATCH = 2000
 
 
 def _cut(value: str, n: int) -> str:
@@ -99,27 +98,43 @@ def store_issues(run: SyncRun, findings: list[Finding]) -> None:
             "sis_id", "pk"
         )
     )
-    Issue.objects.bulk_create(
+    BulkWriter().insert(
+        Issue,
         [
-            Issue(
-                run=run,
-                school_id=pks.get(f.school_id),
-                school_sis_id=_cut(f.school_id, 255),
-                severity=f.severity,
-                code=f.code,
-                record_kind=f.kind,
-                source_id=_cut(f.source_id, 255),
-                name=_cut(f.name, 512),
-                field=_cut(f.field, 64),
-                value=_cut(f.value, 512),
-                file=_cut(f.file, 255),
-                line=f.line,
-                message=f.message,
-                hint=f.hint,
+            "run",
+            "school",
+            "school_sis_id",
+            "severity",
+            "code",
+            "record_kind",
+            "source_id",
+            "name",
+            "field",
+            "value",
+            "file",
+            "line",
+            "message",
+            "hint",
+        ],
+        [
+            (
+                run.pk,
+                pks.get(f.school_id),
+                _cut(f.school_id, 255),
+                f.severity,
+                f.code,
+                f.kind,
+                _cut(f.source_id, 255),
+                _cut(f.name, 512),
+                _cut(f.field, 64),
+                _cut(f.value, 512),
+                _cut(f.file, 255),
+                f.line,
+                f.message,
+                f.hint,
             )
             for f in findings
         ],
-        batch_size=BATCH,
     )
 
 
@@ -128,35 +143,19 @@ def store_planned_archives(run: SyncRun, plan: Plan, mirror: Mirror) -> None:
     by_pk = {row.pk: (sid, row) for sid, row in mirror.people.items()}
     for pk in plan.people.archive:
         sid, row = by_pk[pk]
-        rows.append(
-            PlannedArchive(
-                run=run,
-                kind=PERSON_KIND_BY_ROLE[row.role],
-                record_id=pk,
-                source_id=sid,
-                name=_cut(f"{row.given_name} {row.family_name}".strip(), 512),
-                school_sis_id=row.schools[0] if row.schools else "",
-            )
-        )
+        name = _cut(f"{row.given_name} {row.family_name}".strip(), 512)
+        school = row.schools[0] if row.schools else ""
+        rows.append((run.pk, PERSON_KIND_BY_ROLE[row.role], pk, sid, name, school))
     classes = {row.pk: (sid, row) for sid, row in mirror.classes.items()}
     for pk in plan.classes.archive:
         sid, row = classes[pk]
-        rows.append(
-            PlannedArchive(
-                run=run,
-                kind="classes",
-                record_id=pk,
-                source_id=sid,
-                name=_cut(row.name, 512),
-                school_sis_id=row.school,
-            )
-        )
+        rows.append((run.pk, "classes", pk, sid, _cut(row.name, 512), row.school))
     for kind, links, archive in (
         ("enrollments", mirror.enrollments, plan.enrollments.archive),
         ("guardianships", mirror.guardianships, plan.guardianships.archive),
     ):
         sid_of = {row.pk: sid for sid, row in links.items()}
-        rows += [
-            PlannedArchive(run=run, kind=kind, record_id=pk, source_id=sid_of[pk]) for pk in archive
-        ]
-    PlannedArchive.objects.bulk_create(rows, batch_size=BATCH)
+        rows += [(run.pk, kind, pk, sid_of[pk], "", "") for pk in archive]
+    BulkWriter().insert(
+        PlannedArchive, ["run", "kind", "record_id", "source_id", "name", "school_sis_id"], rows
+    )

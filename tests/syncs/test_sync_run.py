@@ -560,3 +560,19 @@ def test_sync_reads_a_zip_and_removes_what_it_extracted(
     assert run.status == "succeeded", run.message
     assert Person.objects.count() == 8
     assert list(scratch.iterdir()) == []
+
+
+def test_last_seen_run_names_the_last_run_that_saw_a_missing_record(sync):
+    d = big_district(20)
+    first = sync(d)
+    second = sync(d)  # sees everything, changes nothing
+    for n in range(5):
+        d.drop_user(f"s{n:04d}")
+    blocked = sync(d, threshold=10)
+    again = sync(d, threshold=10)  # still missing: the stamp must not move
+    assert (blocked.failure_reason, again.failure_reason) == ("threshold", "threshold")
+    missing = Person.objects.get(source_id="s0000")
+    assert missing.archived_at is None
+    assert missing.last_seen_run_id == second.pk
+    assert Enrollment.objects.get(source_id="c1/s0000").last_seen_run_id == second.pk
+    assert Person.objects.get(source_id="s0010").last_seen_run_id == first.pk  # unchanged since
