@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format venv clean
+.PHONY: run test lint format venv clean bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Rollcall needs Python 3.11 (Django 5.2 LTS); set PYTHON=/path/to/python3.11")'
@@ -36,3 +36,7 @@ format: venv
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+# Benchmark (issue #3): BENCH_ARGS="--huge" adds 300,000 students; see README.
+bench: venv
+	$(PY) manage.py bench_sync $(BENCH_ARGS)

@@ -82,3 +82,27 @@ class Membership(models.Model):
     def __str__(self) -> str:
         where = self.school or self.organization
         return f"{self.user} · {self.get_role_display()} · {where}"
+
+
+class NormalizedDevice(models.Model):
+    """What a raw email or phone string normalizes to ("" when it is not usable).
+
+    Normalizing is a pure function of the string and the library versions (`ruleset`),
+    and the expensive part of validating a district; remembering it means a nightly
+    re-sync only checks values it has not seen before.
+    """
+
+    kind = models.CharField(max_length=8, choices=DeviceKind.choices)
+    raw = models.CharField(max_length=512)
+    value = models.CharField(max_length=320, blank=True)
+    ruleset = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ruleset", "kind", "raw"], name="accounts_normalizeddevice_unique_raw"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.raw!r} → {self.value or '(unusable)'}"

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.devices import normalize_many
 from accounts.models import ContactDevice, User
 from rostering.models import Class, Enrollment, Guardianship, Person, School
 from syncs.errors import SyncFailure
@@ -39,7 +40,7 @@ from syncs.models import (
 )
 from syncs.pipeline import report
 from syncs.pipeline.apply import apply_plan
-from syncs.pipeline.mirror import Mirror, load_mirror
+from syncs.pipeline.mirror import Mirror, load_held_outside, load_mirror
 from syncs.pipeline.plan import Plan, make_plan
 from syncs.pipeline.sqlsets import filter_in
 from syncs.records import (
@@ -52,7 +53,7 @@ from syncs.records import (
 from syncs.rules.devices import assign_devices
 from syncs.rules.scope import near_matches, scope
 from syncs.rules.threshold import check_threshold, likely_causes
-from syncs.rules.validate import validate
+from syncs.rules.validate import Normalized, validate
 from syncs.sources import local
 
 logger = logging.getLogger(__name__)
@@ -154,12 +155,20 @@ def _execute(s: _Run) -> None:
         s.diagnostics["out_of_scope"] = dropped
 
     with s.stage(Stage.VALIDATE):
-        checked = validate(scoped, today)
+        people = scoped.people.values()
+        normalized = Normalized(
+            emails=normalize_many("email", (p.email for p in people)),
+            phones=normalize_many(
+                "phone", (ph for p in people for ph in (p.phone, *p.other_phones))
+            ),
+        )
+        checked = validate(scoped, today, normalized)
         s.findings += checked.findings
 
     with s.stage(Stage.DEVICES):
         claimed = {d for devices in checked.claims.values() for d in devices}
-        mirror = load_mirror(config=config, claimed=claimed)
+        mirror = load_mirror(config=config)
+        load_held_outside(mirror=mirror, claimed=claimed)
         people, claims, quarantined = _claims_with_quarantined(scoped, checked, mirror)
         devices = assign_devices(people, claims, mirror.held_outside, quarantined)
         s.findings += devices.findings

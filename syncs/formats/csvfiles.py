@@ -14,7 +14,6 @@ import difflib
 import io
 import re
 import unicodedata
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -224,27 +223,6 @@ def _show(raw: str) -> str:
 # ---------------------------------------------------------------- rows
 
 
-class _Lines:
-    """Physical lines with push-back, so a row that swallowed its neighbours (an
-    unclosed quote) can be dropped alone and the following lines read again."""
-
-    def __init__(self, stream: Iterator[str]) -> None:
-        self._stream = stream
-        self._pending: deque[str] = deque()
-        self.taken: list[str] = []
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        line = self._pending.popleft() if self._pending else next(self._stream)
-        self.taken.append(line)
-        return line
-
-    def push_back(self, lines: list[str]) -> None:
-        self._pending.extendleft(reversed(lines))
-
-
 @dataclass
 class Table:
     """An opened CSV file: its matched header and a generator of good rows."""
@@ -262,59 +240,59 @@ class Table:
         return self.header.index.get(name)
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """Yield (line number, cells) for every readable data row."""
+        """Yield (line number, cells) for every readable data row.
+
+        The csv module reads the file directly (no Python work per line). Only when a
+        row is broken is the file read again from the line after it, so an unclosed
+        quote costs its own row, not the rest of the file.
+        """
+        width = self.header.width
         with _open_text(self.path, self.encoding) as text:
-            lines = _Lines(text)
-            reader = csv.reader(lines, strict=True)
+            reader = csv.reader(text, strict=True)
             next(reader, None)  # header, already matched
-            line_no = 1 + len(lines.taken)
-            width = self.header.width
+            offset = 0  # physical lines before the current reader started
             while True:
-                lines.taken = []
+                start = offset + reader.line_num + 1  # the next row's first line
                 try:
                     cells = next(reader)
                 except StopIteration:
                     return
                 except csv.Error as exc:
-                    reader = self._recover(lines, line_no, str(exc))
-                    line_no += 1
+                    reader, offset = self._skip_bad_line(text, start, str(exc))
                     continue
                 except UnicodeDecodeError as exc:
                     raise SyncFailure(
                         "invalid_files",
-                        f"{self.spec.name}: near line {line_no}, bytes that are not "
+                        f"{self.spec.name}: near line {start}, bytes that are not "
                         f"{self.encoding} text. Export the file again as UTF-8 CSV.",
-                        {"file": self.spec.name, "line": line_no},
+                        {"file": self.spec.name, "line": start},
                     ) from exc
-                here = line_no
-                used = len(lines.taken)
-                if not cells or (len(cells) == 1 and not cells[0].strip()):
-                    line_no += used
-                    continue
-                if self.has_nul and any("\0" in cell for cell in cells):
-                    self._bad_row(here, cells, "it contains a NUL (\\0) character")
-                    line_no += used
-                    continue
-                if len(cells) != width:
-                    if used > 1:
-                        # A quote opened on this line swallowed the next ones.
-                        reader = self._recover(lines, here, "a quote is not closed")
-                        line_no = here + 1
-                        continue
-                    self._bad_row(here, cells, f"{len(cells)} cells where the header has {width}")
-                    line_no += used
-                    continue
-                line_no += used
-                self.rows_read += 1
-                yield here, cells
+                if len(cells) == width and not self.has_nul:
+                    self.rows_read += 1
+                    yield start, cells
+                elif not cells or (len(cells) == 1 and not cells[0].strip()):
+                    continue  # a blank line
+                elif len(cells) != width and offset + reader.line_num > start:
+                    # A quote opened on this line swallowed the following ones.
+                    reader, offset = self._skip_bad_line(text, start, "a quote is not closed")
+                elif len(cells) != width:
+                    self._bad_row(start, cells, f"{len(cells)} cells where the header has {width}")
+                elif any("\0" in cell for cell in cells):
+                    self._bad_row(start, cells, "it contains a NUL (\\0) character")
+                else:
+                    self.rows_read += 1
+                    yield start, cells
 
-    def _recover(self, lines: _Lines, line_no: int, why: str) -> csv.reader:
-        taken = lines.taken
-        first = taken[0] if taken else ""
-        lines.push_back(taken[1:])
-        cells = next(csv.reader([first]), [])
-        self._bad_row(line_no, cells, why)
-        return csv.reader(lines, strict=True)
+    def _skip_bad_line(self, text: io.TextIOWrapper, line_no: int, why: str):
+        """Report line `line_no` as unreadable; return a reader for the lines after it."""
+        text.seek(0)
+        first = ""
+        for number, line in enumerate(text, 1):
+            if number == line_no:
+                first = line
+                break
+        self._bad_row(line_no, next(csv.reader([first]), []), why)
+        return csv.reader(text, strict=True), line_no
 
     def _bad_row(self, line_no: int, cells: list[str], why: str) -> None:
         parts = []

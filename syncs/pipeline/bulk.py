@@ -142,3 +142,34 @@ class BulkWriter:
                     f"UPDATE {table} SET {assignments} WHERE id = %s",
                     self._sqlite_rows(fields + [None], ((*row[1:], row[0]) for row in rows)),
                 )
+
+    def insert_ignoring_conflicts(
+        self, model: type[Model], names: Sequence[str], rows: list[tuple]
+    ) -> None:
+        """Insert rows, skipping any that would break a unique constraint (for caches
+        that two runs may fill at once). Ids come from the table's own default."""
+        if not rows:
+            return
+        fields = self._fields(model, names)
+        table = self._quote(model._meta.db_table)
+        columns = ", ".join(self._quote(f.column) for f in fields)
+        with self.connection.cursor() as cur:
+            if self.postgres:
+                temp = f"rollcall_insert_{next(self._temp)}"
+                cur.execute(
+                    f"CREATE TEMPORARY TABLE {temp} AS SELECT {columns} FROM {table} WITH NO DATA"
+                )
+                with cur.cursor.copy(f"COPY {temp} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {temp} "
+                    "ON CONFLICT DO NOTHING"
+                )
+                cur.execute(f"DROP TABLE {temp}")
+            else:
+                marks = ", ".join(["%s"] * len(fields))
+                cur.executemany(
+                    f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})",
+                    self._sqlite_rows(fields, rows),
+                )

@@ -6,8 +6,11 @@ The planner compares canonical records with this snapshot, so it never queries p
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+
+from django.db import connection
 
 from accounts.models import ContactDevice
 from rostering.models import Class, Enrollment, Guardianship, Person, School
@@ -78,92 +81,116 @@ class Mirror:
     held_outside: set[Device] = field(default_factory=set)
 
 
-def load_mirror(*, config, claimed: set[Device]) -> Mirror:
+def _rows(sql: str, params: list) -> Iterator[tuple]:
+    """Plain tuples from raw SQL: the ORM's per-row work costs seconds at a district's
+    size, and these reads only need a few columns."""
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        while batch := cur.fetchmany(10_000):
+            yield from batch
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _date(value) -> date | None:
+    # SQLite hands raw SQL dates back as text; PostgreSQL as dates.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def load_mirror(*, config) -> Mirror:
+    """Everything the config manages, in a handful of queries."""
     m = Mirror()
     for pk, sis_id, name in School.objects.filter(
         organization_id=config.organization_id
     ).values_list("pk", "sis_id", "name"):
         m.schools[sis_id] = (pk, name)
+    sis_of = {pk: sis_id for sis_id, (pk, _name) in m.schools.items()}
+    cid = config.pk
+    person, through = _table(Person), _table(Person.schools.through)
 
     schools_of: dict[int, list[str]] = defaultdict(list)
-    through = Person.schools.through
-    for person_id, sis_id in through.objects.filter(person__sync_config=config).values_list(
-        "person_id", "school__sis_id"
+    for person_id, school_id in _rows(
+        f"SELECT t.person_id, t.school_id FROM {through} t JOIN {person} p ON p.id = t.person_id "
+        "WHERE p.sync_config_id = %s",
+        [cid],
     ):
-        schools_of[person_id].append(sis_id)
+        schools_of[person_id].append(sis_of[school_id])
 
-    for row in (
-        Person.objects.filter(sync_config=config)
-        .values_list(
-            "pk",
-            "source_id",
-            "role",
-            "given_name",
-            "family_name",
-            "dob",
-            "grade",
-            "email",
-            "phone",
-            "archived_at",
-            "account_id",
-        )
-        .iterator(chunk_size=5000)
+    sid_of_person: dict[int, str] = {}
+    for pk, sid, role, given, family, dob, grade, email, phone, archived, account_id in _rows(
+        "SELECT id, source_id, role, given_name, family_name, dob, grade, email, phone, "
+        f"archived_at IS NOT NULL, account_id FROM {person} WHERE sync_config_id = %s",
+        [cid],
     ):
-        pk, sid, role, given, family, dob, grade, email, phone, archived_at, account_id = row
+        sid_of_person[pk] = sid
         m.people[sid] = PersonRow(
             pk,
             role,
             given,
             family,
-            dob,
+            _date(dob),
             grade,
             email,
             phone,
-            archived_at is not None,
+            bool(archived),
             account_id,
             tuple(sorted(schools_of.get(pk, ()))),
         )
 
-    for pk, sid, school, name, term, archived_at in Class.objects.filter(
-        sync_config=config
-    ).values_list("pk", "source_id", "school__sis_id", "name", "term", "archived_at"):
-        m.classes[sid] = ClassRow(pk, school, name, term, archived_at is not None)
+    sid_of_class: dict[int, str] = {}
+    for pk, sid, school_id, name, term, archived in _rows(
+        f"SELECT id, source_id, school_id, name, term, archived_at IS NOT NULL FROM {_table(Class)} "
+        "WHERE sync_config_id = %s",
+        [cid],
+    ):
+        sid_of_class[pk] = sid
+        m.classes[sid] = ClassRow(pk, sis_of[school_id], name, term, bool(archived))
 
-    for pk, sid, left, right, role, primary, archived_at in (
-        Enrollment.objects.filter(sync_config=config)
-        .values_list(
-            "pk",
-            "source_id",
-            "section__source_id",
-            "person__source_id",
-            "role",
-            "primary",
-            "archived_at",
+    for pk, sid, section_id, person_id, role, primary, archived in _rows(
+        'SELECT id, source_id, section_id, person_id, role, "primary", archived_at IS NOT NULL '
+        f"FROM {_table(Enrollment)} WHERE sync_config_id = %s",
+        [cid],
+    ):
+        m.enrollments[sid] = LinkRow(
+            pk,
+            sid_of_class[section_id],
+            sid_of_person[person_id],
+            role,
+            bool(primary),
+            bool(archived),
         )
-        .iterator(chunk_size=5000)
-    ):
-        m.enrollments[sid] = LinkRow(pk, left, right, role, primary, archived_at is not None)
 
-    for pk, sid, left, right, archived_at in (
-        Guardianship.objects.filter(sync_config=config)
-        .values_list("pk", "source_id", "parent__source_id", "student__source_id", "archived_at")
-        .iterator(chunk_size=5000)
+    for pk, sid, parent_id, student_id, archived in _rows(
+        "SELECT id, source_id, parent_id, student_id, archived_at IS NOT NULL "
+        f"FROM {_table(Guardianship)} WHERE sync_config_id = %s",
+        [cid],
     ):
-        m.guardianships[sid] = LinkRow(pk, left, right, "", False, archived_at is not None)
+        m.guardianships[sid] = LinkRow(
+            pk, sid_of_person[parent_id], sid_of_person[student_id], "", False, bool(archived)
+        )
 
-    managed = {p.account_id for p in m.people.values() if p.account_id}
-    for pk, account_id, kind, value in ContactDevice.objects.filter(
-        account__person__sync_config=config
-    ).values_list("pk", "account_id", "kind", "value"):
+    for pk, account_id, kind, value in _rows(
+        f"SELECT d.id, d.account_id, d.kind, d.value FROM {_table(ContactDevice)} d "
+        f"JOIN {person} p ON p.account_id = d.account_id WHERE p.sync_config_id = %s",
+        [cid],
+    ):
         m.devices.setdefault(account_id, {})[(kind, value)] = pk
-
-    # Devices claimed in this run but held by accounts this config does not manage (D3).
-    for kind in ("email", "phone"):
-        values = [v for k, v in claimed if k == kind]
-        if not values:
-            continue
-        qs = ContactDevice.objects.filter(kind=kind)
-        for account_id, value in filter_in(qs, "value", values).values_list("account_id", "value"):
-            if account_id not in managed:
-                m.held_outside.add((kind, value))
     return m
+
+
+def load_held_outside(*, mirror: Mirror, claimed: set[Device]) -> None:
+    """Devices claimed in this run but held by accounts the config does not manage (D3).
+
+    Devices the config's own accounts hold are known already; only the rest are looked
+    up, so a nightly re-sync asks about a handful of values, not the whole district.
+    """
+    managed = {d for devices in mirror.devices.values() for d in devices}
+    for kind in ("email", "phone"):
+        values = [v for k, v in claimed if k == kind and (k, v) not in managed]
+        if values:
+            found = filter_in(ContactDevice.objects.filter(kind=kind), "value", values)
+            mirror.held_outside.update(
+                (kind, value) for value in found.values_list("value", flat=True)
+            )

@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from accounts.devices import normalize_email, normalize_phone
 from syncs.findings import Finding, person_finding
 from syncs.records import ClassRecord, PersonRecord, Roster
 
-DOB_FORMATS = ("%m/%d/%Y", "%Y/%m/%d", "%Y-%m-%d")
 OLDEST_BIRTH_YEAR = 1900
 MANY_GUARDIANS = 6
 # A web address: a scheme, "www.", or a lower-case host on a common top-level domain
@@ -27,18 +26,48 @@ _URL = re.compile(
 )
 
 
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_YMD = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
+_MDY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
 def parse_dob(raw: str, today: date) -> date | None:
-    """A real calendar date in an accepted format, not in the future; else None."""
+    """A real calendar date in an accepted format, not in the future; else None.
+
+    Accepted: MM/DD/YYYY and YYYY/MM/DD (month and day may have one digit) and ISO
+    YYYY-MM-DD. The shapes never overlap, so the first that matches decides.
+    """
     raw = raw.strip()
-    for fmt in DOB_FORMATS:
-        try:
-            born = datetime.strptime(raw, fmt).date()
-        except ValueError:
-            continue
-        if born.year >= OLDEST_BIRTH_YEAR and born <= today:
-            return born
+    if m := _ISO.fullmatch(raw) or _YMD.fullmatch(raw):
+        year, month, day = m.groups()
+    elif m := _MDY.fullmatch(raw):
+        month, day, year = m.groups()
+    else:
         return None
-    return None
+    try:
+        born = date(int(year), int(month), int(day))
+    except ValueError:  # 02/30 and the like
+        return None
+    return born if OLDEST_BIRTH_YEAR <= born.year and born <= today else None
+
+
+class Normalized:
+    """Normalized devices by raw value: a memo (see accounts.devices.normalize_many)
+    with the libraries as the fallback, so rules stay pure functions."""
+
+    def __init__(
+        self,
+        emails: dict[str, str | None] | None = None,
+        phones: dict[str, str | None] | None = None,
+    ) -> None:
+        self.emails = emails or {}
+        self.phones = phones or {}
+
+    def email(self, raw: str) -> str | None:
+        return self.emails[raw] if raw in self.emails else normalize_email(raw)
+
+    def phone(self, raw: str) -> str | None:
+        return self.phones[raw] if raw in self.phones else normalize_phone(raw)
 
 
 @dataclass
@@ -51,18 +80,18 @@ class Validated:
     claims: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
-def validate_person(p: PersonRecord, today: date, out: Validated) -> None:
+def validate_person(p: PersonRecord, today: date, out: Validated, norm: Normalized) -> None:
     add = out.findings.append
     errors_before = len(out.person_errors)
     label = f"{p.role.capitalize()} {p.name or p.source_id}"
 
-    email = normalize_email(p.email) if p.email else None
+    email = norm.email(p.email) if p.email else None
     phone = None
     unusable = []
     for raw in (p.phone, *p.other_phones):  # sms first, then the other phone column
         if not raw:
             continue
-        normalized = normalize_phone(raw)
+        normalized = norm.phone(raw)
         if not normalized:
             unusable.append(raw)
         elif phone is None:
@@ -176,10 +205,11 @@ def validate_class(c: ClassRecord, roster: Roster, out: Validated) -> None:
         out.class_errors.add(c.source_id)
 
 
-def validate(roster: Roster, today: date) -> Validated:
+def validate(roster: Roster, today: date, normalized: Normalized | None = None) -> Validated:
     out = Validated()
+    norm = normalized or Normalized()
     for p in roster.people.values():
-        validate_person(p, today, out)
+        validate_person(p, today, out, norm)
     for c in roster.classes.values():
         validate_class(c, roster, out)
     guardians = Counter(student for _parent, student in roster.guardianships)

@@ -144,3 +144,15 @@ def test_empty_file_fails_invalid_files(tmp_path):
     path.write_text("")
     with pytest.raises(SyncFailure, match="users.csv is empty"):
         read(path)
+
+
+def test_several_broken_rows_each_lose_only_themselves(tmp_path):
+    path = tmp_path / "users.csv"
+    path.write_bytes(
+        b'\xef\xbb\xbfsourcedId,givenName,familyName\r\nu1,"Ana,Ng\r\nu2,Ben,Ng\r\n'
+        b'u3,"Cy,Ng\r\nu4,Di,Ng\r\nu5,Ed\r\nu6,Flo,"Ng\r\n'
+    )
+    rows, findings, unreadable = read(path)
+    assert [(line, cells[0]) for line, cells in rows] == [(3, "u2"), (5, "u4")]
+    assert [(f.code, f.line) for f in findings] == [("invalid_row", n) for n in (2, 4, 6, 7)]
+    assert unreadable == {"u1", "u3", "u5", "u6"}

@@ -25,8 +25,12 @@ def district(students: int, tag: str) -> District:
         d.parent(f"{tag}-p{n:06d}", school, phone=f"206-{300 + n // 10000:03d}-{n % 10000:04d}")
     for c in range(students // 20):
         school = ("0123", "0456")[c % 2]
-        members = tuple(f"{tag}-s{n:06d}" for n in range(c % 2, students, 2)[c // 2 :: students // 40])
-        d.klass(f"{tag}-c{c:05d}", school, f"Class {c}", teacher=f"{tag}-t{school}", students=members)
+        members = tuple(
+            f"{tag}-s{n:06d}" for n in range(c % 2, students, 2)[c // 2 :: students // 40]
+        )
+        d.klass(
+            f"{tag}-c{c:05d}", school, f"Class {c}", teacher=f"{tag}-t{school}", students=members
+        )
     return d
 
 
@@ -34,8 +38,13 @@ def queries_per_run(tmp_path, students: int) -> list[int]:
     tag = f"d{students}"
     org = Organization.objects.create(name=tag, slug=tag)
     folder = tmp_path / tag
-    config = SyncConfig.objects.create(organization=org, name=tag, source_kind="local_files",
-                                       path=str(folder), deletion_threshold=50)
+    config = SyncConfig.objects.create(
+        organization=org,
+        name=tag,
+        source_kind="local_files",
+        path=str(folder),
+        deletion_threshold=50,
+    )
     d = district(students, tag)
     counts = []
     for night in ("first", "same", "churn"):

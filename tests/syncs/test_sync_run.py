@@ -576,3 +576,32 @@ def test_last_seen_run_names_the_last_run_that_saw_a_missing_record(sync):
     assert missing.last_seen_run_id == second.pk
     assert Enrollment.objects.get(source_id="c1/s0000").last_seen_run_id == second.pk
     assert Person.objects.get(source_id="s0010").last_seen_run_id == first.pk  # unchanged since
+
+
+def test_device_normalization_is_remembered_between_runs(sync, district, monkeypatch):
+    from accounts import devices
+    from accounts.models import NormalizedDevice
+
+    sync(district)
+    assert NormalizedDevice.objects.filter(
+        kind="email", raw="t1@district.k12.ca.us", value="t1@district.k12.ca.us"
+    ).exists()
+
+    def not_again(raw):
+        raise AssertionError(f"{raw!r} was normalized again")
+
+    monkeypatch.setitem(devices.NORMALIZERS, "email", not_again)
+    monkeypatch.setitem(devices.NORMALIZERS, "phone", not_again)
+    run = sync(district)
+    assert run.status == "succeeded", run.message
+    assert devices_of("t1") == [("email", "t1@district.k12.ca.us")]
+
+
+def test_remembered_normalizations_are_per_library_version(sync, district, monkeypatch):
+    from accounts import devices
+    from accounts.models import NormalizedDevice
+
+    sync(district)
+    monkeypatch.setattr(devices, "RULESET", "email-validator 99; phonenumbers 99")
+    sync(district)
+    assert NormalizedDevice.objects.filter(ruleset="email-validator 99; phonenumbers 99").exists()
