@@ -109,7 +109,8 @@ class Roster:
     guardianships: set[tuple[str, str]] = field(default_factory=set)
     unreadable_people: set[str] = field(default_factory=set)
     unreadable_classes: set[str] = field(default_factory=set)
-    unreadable_enrollments: set[str] = field(default_factory=set)  # enrollment source IDs
+    # (class, person) of enrollment rows that could not be read
+    unreadable_enrollments: set[tuple[str, ...]] = field(default_factory=set)
     # Required kinds whose file had a header but no data rows (a guard input).
     empty_files: dict[str, str] = field(default_factory=dict)  # kind -> file name
     # Classes with a teacher enrollment in the source, whatever that teacher's own state.

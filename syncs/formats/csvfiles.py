@@ -232,7 +232,7 @@ class Table:
     encoding: str
     header: HeaderMatch
     on_finding: Callable[[Finding], None]
-    on_unreadable_id: Callable[[str], None]
+    on_unreadable: Callable[[tuple[str, ...]], None]
     has_nul: bool = False
     rows_read: int = 0
 
@@ -301,7 +301,7 @@ class Table:
             parts.append(cells[pos].strip() if pos is not None and pos < len(cells) else "")
         row_id = "/".join(parts) if all(parts) else ""
         if row_id:
-            self.on_unreadable_id(row_id)
+            self.on_unreadable(tuple(parts))
         self.on_finding(
             Finding(
                 code="invalid_row",
@@ -322,7 +322,7 @@ def open_table(
     spec: FileSpec,
     path: Path,
     on_finding: Callable[[Finding], None],
-    on_unreadable_id: Callable[[str], None] = lambda _id: None,
+    on_unreadable: Callable[[tuple[str, ...]], None] = lambda _key: None,
 ) -> Table:
     """Open `path` as `spec`: pick the encoding, match the header, report repairs."""
     encoding, fallback = detect_encoding(path, spec.name)
@@ -363,9 +363,7 @@ def open_table(
                 message=f"{spec.name}: header {_show(raw)} was read as `{canon}` ({why}).",
             )
         )
-    return Table(
-        spec, path, encoding, header, on_finding, on_unreadable_id, _has_nul(path, encoding)
-    )
+    return Table(spec, path, encoding, header, on_finding, on_unreadable, _has_nul(path, encoding))
 
 
 def _has_nul(path: Path, encoding: str) -> bool:

@@ -250,9 +250,12 @@ class _Parser:
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
 
-    def table(self, spec: FileSpec, on_unreadable_id: Callable[[str], None] | None = None) -> Table:
+    def table(
+        self, spec: FileSpec, on_unreadable: Callable[[tuple[str, ...]], None] | None = None
+    ) -> Table:
+        """Open one file; `on_unreadable` gets the key of each row that cannot be read."""
         return open_table(
-            spec, self.files[spec.name.lower()], self.add, on_unreadable_id or (lambda _i: None)
+            spec, self.files[spec.name.lower()], self.add, on_unreadable or (lambda _k: None)
         )
 
     def duplicate(self, spec: FileSpec, source_id: str, line: int, first: Where) -> None:
@@ -308,7 +311,7 @@ class _Parser:
     def users(self, dobs: dict[str, str]) -> dict[str, list[str]]:
         """Read people; return each person's raw agentSourcedIds for linking."""
         unreadable = self.roster.unreadable_people
-        t = self.table(USERS, unreadable.add)
+        t = self.table(USERS, lambda key: unreadable.add(key[0]))
         c = t.col
         sid, role_col, orgs_col = c("sourcedId"), c("role"), c("orgSourcedIds")
         given, family, email = c("givenName"), c("familyName"), c("email")
@@ -390,7 +393,7 @@ class _Parser:
 
     def classes(self, terms: dict[str, str]) -> None:
         unreadable = self.roster.unreadable_classes
-        t = self.table(CLASSES, unreadable.add)
+        t = self.table(CLASSES, lambda key: unreadable.add(key[0]))
         sid, title, school, term_col = (
             t.col("sourcedId"),
             t.col("title"),

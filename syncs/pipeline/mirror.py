@@ -74,8 +74,9 @@ class Mirror:
     schools: dict[str, tuple[int, str]] = field(default_factory=dict)  # sis_id -> (pk, name)
     people: dict[str, PersonRow] = field(default_factory=dict)
     classes: dict[str, ClassRow] = field(default_factory=dict)
-    enrollments: dict[str, LinkRow] = field(default_factory=dict)
-    guardianships: dict[str, LinkRow] = field(default_factory=dict)
+    # Links are keyed by their two ends' source IDs: (class, person), (parent, student).
+    enrollments: dict[tuple[str, str], LinkRow] = field(default_factory=dict)
+    guardianships: dict[tuple[str, str], LinkRow] = field(default_factory=dict)
     # managed account -> {device: ContactDevice pk}
     devices: dict[int, dict[Device, int]] = field(default_factory=dict)
     held_outside: set[Device] = field(default_factory=set)
@@ -148,28 +149,21 @@ def load_mirror(*, config) -> Mirror:
         sid_of_class[pk] = sid
         m.classes[sid] = ClassRow(pk, sis_of[school_id], name, term, bool(archived))
 
-    for pk, sid, section_id, person_id, role, primary, archived in _rows(
-        'SELECT id, source_id, section_id, person_id, role, "primary", archived_at IS NOT NULL '
+    for pk, section_id, person_id, role, primary, archived in _rows(
+        'SELECT id, section_id, person_id, role, "primary", archived_at IS NOT NULL '
         f"FROM {_table(Enrollment)} WHERE sync_config_id = %s",
         [cid],
     ):
-        m.enrollments[sid] = LinkRow(
-            pk,
-            sid_of_class[section_id],
-            sid_of_person[person_id],
-            role,
-            bool(primary),
-            bool(archived),
-        )
+        left, right = sid_of_class[section_id], sid_of_person[person_id]
+        m.enrollments[left, right] = LinkRow(pk, left, right, role, bool(primary), bool(archived))
 
-    for pk, sid, parent_id, student_id, archived in _rows(
-        "SELECT id, source_id, parent_id, student_id, archived_at IS NOT NULL "
+    for pk, parent_id, student_id, archived in _rows(
+        "SELECT id, parent_id, student_id, archived_at IS NOT NULL "
         f"FROM {_table(Guardianship)} WHERE sync_config_id = %s",
         [cid],
     ):
-        m.guardianships[sid] = LinkRow(
-            pk, sid_of_person[parent_id], sid_of_person[student_id], "", False, bool(archived)
-        )
+        left, right = sid_of_person[parent_id], sid_of_person[student_id]
+        m.guardianships[left, right] = LinkRow(pk, left, right, "", False, bool(archived))
 
     for pk, account_id, kind, value in _rows(
         f"SELECT d.id, d.account_id, d.kind, d.value FROM {_table(ContactDevice)} d "

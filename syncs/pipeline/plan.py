@@ -15,11 +15,8 @@ from syncs.records import (
     COUNT_KINDS,
     PERSON_KIND_BY_ROLE,
     ClassRecord,
-    EnrollmentRecord,
     PersonRecord,
     Roster,
-    enrollment_source_id,
-    guardianship_source_id,
 )
 from syncs.rules.devices import Device
 
@@ -180,27 +177,21 @@ def make_plan(
         if not row.archived and sid not in present_classes:
             plan.classes.archive.append(row.pk)
 
-    # Enrollments: held while either end is held, so a quarantined class keeps its members.
+    # Links are keyed by their ends' source IDs. Held while either end is held, so a
+    # quarantined class keeps its members; an unreadable enrollment row keeps its record.
+    unreadable = roster.unreadable_enrollments
     _plan_links(
         plan.enrollments,
-        {e.source_id: e for e in roster.enrollments.values()},
+        roster.enrollments,
         mirror.enrollments,
-        is_held=lambda left, right: (
-            left in held_classes
-            or right in held_people
-            or enrollment_source_id(left, right) in roster.unreadable_enrollments
-        ),
+        is_held=lambda key: key[0] in held_classes or key[1] in held_people or key in unreadable,
         differs=lambda row, rec: row.role != rec.role or row.primary != rec.primary,
     )
-    guardianships = {
-        guardianship_source_id(parent, student): (parent, student)
-        for parent, student in roster.guardianships
-    }
     _plan_links(
         plan.guardianships,
-        guardianships,
+        {pair: pair for pair in roster.guardianships},
         mirror.guardianships,
-        is_held=lambda left, right: left in held_people or right in held_people,
+        is_held=lambda key: key[0] in held_people or key[1] in held_people,
         differs=lambda row, rec: False,
     )
 
@@ -241,10 +232,9 @@ def make_plan(
 
 
 def _plan_links(kplan: KindPlan, present: dict, rows: dict, *, is_held, differs) -> None:
-    for sid, rec in present.items():
-        left, right = _ends(rec)
-        row = rows.get(sid)
-        if is_held(left, right):
+    for key, rec in present.items():
+        row = rows.get(key)
+        if is_held(key):
             kplan.held += row is not None
             continue
         if row is None:
@@ -255,16 +245,10 @@ def _plan_links(kplan: KindPlan, present: dict, rows: dict, *, is_held, differs)
                 kplan.unarchive.add(row.pk)
         else:
             kplan.unchanged += 1
-    for sid, row in rows.items():
-        if row.archived or sid in present:
+    for key, row in rows.items():
+        if row.archived or key in present:
             continue
-        if is_held(row.left, row.right):
+        if is_held(key):
             kplan.held += 1
         else:
             kplan.archive.append(row.pk)
-
-
-def _ends(rec: EnrollmentRecord | tuple[str, str]) -> tuple[str, str]:
-    if isinstance(rec, EnrollmentRecord):
-        return rec.class_id, rec.person_id
-    return rec

@@ -154,7 +154,7 @@ def store_planned_archives(run: SyncRun, plan: Plan, mirror: Mirror) -> None:
         ("enrollments", mirror.enrollments, plan.enrollments.archive),
         ("guardianships", mirror.guardianships, plan.guardianships.archive),
     ):
-        sid_of = {row.pk: sid for sid, row in links.items()}
+        sid_of = {row.pk: f"{left}/{right}" for (left, right), row in links.items()}
         rows += [(run.pk, kind, pk, sid_of[pk], "", "") for pk in archive]
     BulkWriter().insert(
         PlannedArchive, ["run", "kind", "record_id", "source_id", "name", "school_sis_id"], rows

@@ -84,10 +84,14 @@ def _assign_once(
             claimants[device].append(person_id)
 
     lost: dict[str, list[tuple[Device, str]]] = defaultdict(list)  # person -> (device, holder)
+    winners = out.winners
     for device, ids in claimants.items():
         if device in held_outside:
             for pid in ids:
                 lost[pid].append((device, OUTSIDE_HOLDER))
+            continue
+        if len(ids) == 1:  # most devices have one claimant
+            winners[device] = ids[0]
             continue
         ids.sort(key=lambda pid: (ROLE_RANK[people[pid].role], pid))
         winner = ids[0]

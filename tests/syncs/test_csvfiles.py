@@ -17,7 +17,7 @@ SPEC = FileSpec(
 
 def read(path, spec=SPEC):
     findings, unreadable = [], set()
-    table = open_table(spec, path, findings.append, unreadable.add)
+    table = open_table(spec, path, findings.append, lambda key: unreadable.add(key[0]))
     rows = list(table.rows())
     return rows, findings, unreadable
 
