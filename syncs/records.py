@@ -74,11 +74,17 @@ class ClassRecord:
 
 @dataclass(slots=True)
 class EnrollmentRecord:
+    # Flat file and line rather than a Where: a district has ~700,000 of these.
     class_id: str
     person_id: str
     role: str  # teacher | student
     primary: bool = False
-    where: Where = Where()
+    file: str = ""
+    line: int | None = None
+
+    @property
+    def where(self) -> Where:
+        return Where(self.file, self.line)
 
     @property
     def source_id(self) -> str:

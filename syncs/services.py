@@ -168,6 +168,7 @@ def _execute(s: _Run) -> None:
 
     with s.stage(Stage.SCOPE):
         scoped, found, dropped = scope(roster, list(config.school_ids))
+        del roster  # only the scoped records are needed from here on
         s.findings += found
         s.diagnostics["out_of_scope"] = dropped
 
@@ -220,7 +221,7 @@ def _execute(s: _Run) -> None:
 
     if not run.dry_run:
         with s.stage(Stage.APPLY):
-            apply_plan(
+            apply_timings = apply_plan(
                 plan=plan,
                 roster=scoped,
                 mirror=mirror,
@@ -231,6 +232,7 @@ def _execute(s: _Run) -> None:
                 **_previous_applied_run(run),
             )
             s.applied = True
+        s.timings.update(apply_timings)
 
     with s.stage(Stage.REPORT):
         _finish(s, plan, mirror, scoped, blocked)

@@ -154,8 +154,13 @@ def store_planned_archives(run: SyncRun, plan: Plan, mirror: Mirror) -> None:
         ("enrollments", mirror.enrollments, plan.enrollments.archive),
         ("guardianships", mirror.guardianships, plan.guardianships.archive),
     ):
-        sid_of = {row.pk: f"{left}/{right}" for (left, right), row in links.items()}
-        rows += [(run.pk, kind, pk, sid_of[pk], "", "") for pk in archive]
+        if archive:
+            wanted = set(archive)
+            rows += [
+                (run.pk, kind, row.pk, f"{left}/{right}", "", "")
+                for (left, right), row in links.items()
+                if row.pk in wanted
+            ]
     BulkWriter().insert(
         PlannedArchive, ["run", "kind", "record_id", "source_id", "name", "school_sis_id"], rows
     )

@@ -605,3 +605,17 @@ def test_remembered_normalizations_are_per_library_version(sync, district, monke
     monkeypatch.setattr(devices, "RULESET", "email-validator 99; phonenumbers 99")
     sync(district)
     assert NormalizedDevice.objects.filter(ruleset="email-validator 99; phonenumbers 99").exists()
+
+
+def test_provenance_links_are_still_enforced_by_django(sync, district, config):
+    """sync_config and last_seen_run have no database constraint (for speed); Django's
+    on_delete still protects records from losing their config and nulls a deleted run."""
+    from django.db.models import ProtectedError
+
+    run = sync(district)
+    with pytest.raises(ProtectedError):
+        config.delete()
+    Issue.objects.filter(run=run).delete()
+    run.delete()
+    assert Person.objects.filter(last_seen_run__isnull=False).count() == 0
+    assert Person.objects.count() == 8
