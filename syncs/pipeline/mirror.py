@@ -180,9 +180,12 @@ def load_held_outside(*, mirror: Mirror, claimed: set[Device]) -> None:
     Devices the config's own accounts hold are known already; only the rest are looked
     up, so a nightly re-sync asks about a handful of values, not the whole district.
     """
-    managed = {d for devices in mirror.devices.values() for d in devices}
+    managed: set[Device] = set()
+    for devices in mirror.devices.values():
+        managed.update(devices)
+    unknown = claimed - managed
     for kind in ("email", "phone"):
-        values = [v for k, v in claimed if k == kind and (k, v) not in managed]
+        values = [v for k, v in unknown if k == kind]
         if values:
             found = filter_in(ContactDevice.objects.filter(kind=kind), "value", values)
             mirror.held_outside.update(

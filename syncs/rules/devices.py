@@ -48,73 +48,70 @@ def assign_devices(
     a holder that is itself fine are settled in each round, so the next claimant of a
     device held by someone in error is never excluded too early.
     """
-    settled: dict[str, list[Finding]] = {}
-    active = dict(claims)
-    while True:
-        out = _assign_once(people, active, held_outside, quarantined)
-        holders_in_error = {pid for d, pid in out.winners.items() if pid in out.person_errors}
+    outcomes_settled: dict[str, list[Finding]] = {}
+    rank = {pid: (ROLE_RANK[people[pid].role], pid) for pid in claims}
+    ranked: dict[Device, list[str]] = defaultdict(list)  # device -> claimants, best first
+    for pid, devices in claims.items():
+        for device in devices:
+            ranked[device].append(pid)
+    winners: dict[Device, str] = {}
+    for device, ids in ranked.items():
+        if len(ids) > 1:
+            ids.sort(key=rank.__getitem__)
+        if device not in held_outside:
+            winners[device] = ids[0]
+
+    def outcome(pid: str) -> tuple[bool, list[Finding]]:
+        """(in error, findings) for one claimant, given the current winners."""
+        p = people[pid]
+        lost = [
+            (d, OUTSIDE_HOLDER if d in held_outside else _holder(people[winners[d]]))
+            for d in claims[pid]
+            if winners.get(d) != pid and (d in held_outside or d in winners)
+        ]
+        if not lost:
+            return False, []
+        kept = [d for d in claims[pid] if winners.get(d) == pid]
+        if pid not in quarantined:
+            if p.role in ("teacher", "administrator") and not any(k == "email" for k, _ in kept):
+                return True, [_loss(p, "teacher_email", lost, "email")]
+            if p.role == "parent" and not kept:
+                return True, [_loss(p, "parent_contact", lost)]
+        return False, [_loss(p, "device_in_use", [loss]) for loss in lost]
+
+    outcomes = {pid: outcome(pid) for pid in claims}
+    excluded: set[str] = set()
+    while errored := {pid for pid, (error, _f) in outcomes.items() if error}:
+        # Exclude first those whose error does not hang on a device held by someone
+        # else in error: that holder's exclusion may still free it for them.
+        winning = {pid for pid in errored if any(winners.get(d) == pid for d in claims[pid])}
         stable = {
             pid
-            for pid in out.person_errors
-            if not any(out.winners.get(d) in holders_in_error - {pid} for d in active[pid])
-        } or set(out.person_errors)
-        if not out.person_errors:
-            break
-        for f in out.findings:
-            if f.source_id in stable:
-                settled.setdefault(f.source_id, []).append(f)
+            for pid in errored
+            if not any(winners.get(d) in winning - {pid} for d in claims[pid])
+        } or errored
+        affected: set[str] = set()
         for pid in stable:
-            del active[pid]
-    for pid in sorted(settled):
-        out.findings.extend(settled[pid])
-        out.person_errors.add(pid)
-    return out
+            excluded.add(pid)
+            for device in claims[pid]:
+                if winners.get(device) == pid:
+                    nxt = next((c for c in ranked[device] if c not in excluded), None)
+                    if nxt is None:
+                        del winners[device]
+                    else:
+                        winners[device] = nxt
+                affected.update(ranked[device])
+        settled = {pid: outcomes.pop(pid) for pid in stable}
+        for pid in affected - excluded:
+            outcomes[pid] = outcome(pid)
+        for pid in stable:
+            outcomes_settled[pid] = settled[pid][1]
 
-
-def _assign_once(
-    people: dict[str, PersonRecord],
-    claims: dict[str, list[Device]],
-    held_outside: set[Device],
-    quarantined: frozenset[str],
-) -> DeviceOutcome:
-    out = DeviceOutcome()
-    claimants: dict[Device, list[str]] = defaultdict(list)
-    for person_id, devices in claims.items():
-        for device in devices:
-            claimants[device].append(person_id)
-
-    lost: dict[str, list[tuple[Device, str]]] = defaultdict(list)  # person -> (device, holder)
-    winners = out.winners
-    for device, ids in claimants.items():
-        if device in held_outside:
-            for pid in ids:
-                lost[pid].append((device, OUTSIDE_HOLDER))
-            continue
-        if len(ids) == 1:  # most devices have one claimant
-            winners[device] = ids[0]
-            continue
-        ids.sort(key=lambda pid: (ROLE_RANK[people[pid].role], pid))
-        winner = ids[0]
-        out.winners[device] = winner
-        for pid in ids[1:]:
-            lost[pid].append((device, _holder(people[winner])))
-
-    for pid in sorted(lost):
-        p = people[pid]
-        kept = [d for d in claims[pid] if out.winners.get(d) == pid]
-        kept_email = any(kind == "email" for kind, _v in kept)
-        if pid in quarantined:
-            for device, holder in lost[pid]:
-                out.findings.append(_loss(p, "device_in_use", [(device, holder)]))
-        elif p.role in ("teacher", "administrator") and not kept_email:
-            out.person_errors.add(pid)
-            out.findings.append(_loss(p, "teacher_email", lost[pid], "email"))
-        elif p.role == "parent" and not kept:
-            out.person_errors.add(pid)
-            out.findings.append(_loss(p, "parent_contact", lost[pid]))
-        else:
-            for device, holder in lost[pid]:
-                out.findings.append(_loss(p, "device_in_use", [(device, holder)]))
+    out = DeviceOutcome(winners=winners, person_errors=excluded)
+    for pid in sorted(outcomes):
+        out.findings.extend(outcomes[pid][1])
+    for pid in sorted(outcomes_settled):
+        out.findings.extend(outcomes_settled[pid])
     return out
 
 
