@@ -10,10 +10,15 @@ from django.db import models
 
 class SourceKind(models.TextChoices):
     LOCAL_FILES = "local_files", "Files in a local folder or zip"
+    UPLOAD = "upload", "Uploaded files"
+    SFTP = "sftp", "SFTP server"
 
 
 class RosterFormat(models.TextChoices):
+    AUTO = "auto", "Detect from the files"
     ONEROSTER_1_1_CSV = "oneroster_1_1_csv", "OneRoster 1.1 CSV"
+    ONEROSTER_1_2_CSV = "oneroster_1_2_csv", "OneRoster 1.2 CSV"
+    CLEVER_CSV = "clever_csv", "Clever SFTP CSV"
 
 
 def default_window_start():
@@ -46,9 +51,28 @@ class SyncConfig(models.Model):
     format = models.CharField(
         max_length=32,
         choices=RosterFormat.choices,
-        default=RosterFormat.ONEROSTER_1_1_CSV,
+        default=RosterFormat.AUTO,
+        help_text="Leave on 'Detect' unless detection picks the wrong format.",
     )
-    path = models.CharField(max_length=1024, blank=True, help_text="Folder or zip for local files.")
+    path = models.CharField(
+        max_length=1024,
+        blank=True,
+        help_text="Folder or zip (local files), or where the last upload was kept.",
+    )
+    # SFTP pickup. The password and key are secrets: write-only in the admin, never in
+    # logs, reports or JSON output.
+    sftp_host = models.CharField(max_length=255, blank=True)
+    sftp_port = models.PositiveIntegerField(default=22)
+    sftp_username = models.CharField(max_length=255, blank=True)
+    sftp_password = models.TextField(blank=True)
+    sftp_private_key = models.TextField(blank=True, help_text="PEM/OpenSSH private key text.")
+    sftp_remote_dir = models.CharField(max_length=1024, blank=True, default=".")
+    sftp_host_key = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Pinned SHA256 fingerprint of the server's host key "
+        "(SHA256:...). Recorded by the first successful connection test when empty.",
+    )
     school_ids = models.JSONField(
         default=list,
         blank=True,

@@ -124,3 +124,10 @@ class Roster:
     # Headers present in a file that matched nothing (diagnostics only).
     ignored_headers: dict[str, list[str]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    format: str = ""  # which parser read it (syncs.formats.PARSERS)
+    # Delta mode (OneRoster `delta` files): only the records in the files change;
+    # records absent from them are left alone, and these are archived.
+    delta: bool = False
+    deleted_people: set[str] = field(default_factory=set)
+    deleted_classes: set[str] = field(default_factory=set)
+    deleted_enrollments: set[tuple[str, str]] = field(default_factory=set)

@@ -23,14 +23,13 @@ from django.utils import timezone
 from accounts.devices import normalize_many
 from accounts.models import ContactDevice, User
 from rostering.models import Class, Enrollment, Guardianship, Person, School
+from syncs import formats
 from syncs.errors import SyncFailure
 from syncs.findings import Finding
-from syncs.formats import oneroster_csv
 from syncs.models import (
     FailureReason,
     Issue,
     PlannedArchive,
-    RosterFormat,
     RunStatus,
     SchoolSummary,
     SourceKind,
@@ -60,9 +59,9 @@ from syncs.sources import local
 logger = logging.getLogger(__name__)
 
 Parser = Callable[[Path], tuple[Roster, list[Finding]]]
-FORMATS: dict[str, Parser] = {RosterFormat.ONEROSTER_1_1_CSV: oneroster_csv.parse}
 SOURCES: dict[str, Callable[[SyncConfig], AbstractContextManager[Path]]] = {
     SourceKind.LOCAL_FILES: lambda config: local.fetch(config.path),
+    SourceKind.UPLOAD: lambda config: local.fetch(config.path),
 }
 
 
@@ -163,7 +162,7 @@ def _execute(s: _Run) -> None:
 
     with s.stage(Stage.FETCH), SOURCES[config.source_kind](config) as folder:
         with s.stage(Stage.PARSE):
-            roster, found = FORMATS[config.format](folder)
+            roster, found = formats.parse(folder, config.format)
             s.findings += found
 
     with s.stage(Stage.SCOPE):

@@ -1,0 +1,81 @@
+"""Formats: each turns a folder of roster files into canonical records.
+
+A parser is `parse(folder) -> (Roster, findings)`. `detect` names the format of a
+folder: the manifest first, then the files and their headers. A format set on the sync
+config wins over detection.
+"""
+
+from __future__ import annotations
+
+import csv
+from importlib import import_module
+from pathlib import Path
+
+from syncs.errors import SyncFailure
+from syncs.findings import Finding
+from syncs.formats.csvfiles import find_files, header_key
+from syncs.records import Roster
+
+# Format -> module with `parse(folder)`; imported when used.
+PARSERS = {
+    "oneroster_1_1_csv": "syncs.formats.oneroster_csv",
+    "oneroster_1_2_csv": "syncs.formats.oneroster12_csv",
+    "clever_csv": "syncs.formats.clever_csv",
+}
+
+
+def _header_keys(path: Path) -> set[str]:
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+            return {header_key(h) for h in next(csv.reader(f), [])}
+    except csv.Error:
+        return set()
+
+
+def _manifest_version(path: Path) -> str:
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+        for row in csv.reader(f):
+            if len(row) >= 2 and row[0].strip().lower() == "oneroster.version":
+                return row[1].strip()
+    return ""
+
+
+def detect(folder: Path) -> str:
+    """The format of the files in `folder`, or fail `invalid_files` listing what is there."""
+    files = find_files(folder)
+    if "manifest.csv" in files:
+        version = _manifest_version(files["manifest.csv"])
+        if version.startswith("1.2"):
+            return "oneroster_1_2_csv"
+        if version.startswith("1.1") or version.startswith("1.0"):
+            return "oneroster_1_1_csv"
+    if "roles.csv" in files:
+        return "oneroster_1_2_csv"
+    if "users.csv" in files:
+        keys = _header_keys(files["users.csv"])
+        if "role" in keys or "roles" in keys:
+            return "oneroster_1_1_csv"
+        if keys & {"usermasteridentifier", "preferredgivenname", "primaryorgsourcedid"}:
+            return "oneroster_1_2_csv"
+        return "oneroster_1_1_csv"  # let the parser name the missing header
+    if "students.csv" in files and "studentid" in _header_keys(files["students.csv"]):
+        return "clever_csv"
+    if files.keys() & {"orgs.csv", "academicsessions.csv", "demographics.csv"}:
+        return "oneroster_1_1_csv"  # OneRoster with users.csv missing: the parser says so
+    csvs = sorted(name for name in files if name.endswith(".csv"))
+    raise SyncFailure(
+        "invalid_files",
+        "These files are not a roster format Rollcall reads (OneRoster 1.1 or 1.2 CSV, or "
+        "Clever CSV). Found: " + (", ".join(csvs) if csvs else "no CSV files") + ".",
+        {"found_files": csvs},
+    )
+
+
+def parse(folder: Path, fmt: str = "auto") -> tuple[Roster, list[Finding]]:
+    """Parse `folder` as `fmt`, detecting it first when `fmt` is "auto"."""
+    name = detect(folder) if fmt in ("", "auto") else fmt
+    if name not in PARSERS:
+        raise SyncFailure("invalid_files", f"Unknown roster format {name!r}.", {"format": name})
+    roster, findings = import_module(PARSERS[name]).parse(folder)
+    roster.format = name
+    return roster, findings

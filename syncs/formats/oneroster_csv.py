@@ -15,7 +15,7 @@ from sys import intern
 
 from syncs.errors import SyncFailure
 from syncs.findings import Finding
-from syncs.formats.csvfiles import FileSpec, Table, open_table
+from syncs.formats.csvfiles import FileSpec, Table, find_files, open_table
 from syncs.records import (
     ClassRecord,
     EnrollmentRecord,
@@ -202,33 +202,6 @@ def _split(cell: str) -> list[str]:
         cell = cell.strip()
         return [cell] if cell else []
     return list(dict.fromkeys(part.strip() for part in cell.split(",") if part.strip()))
-
-
-def find_files(folder: Path) -> dict[str, Path]:
-    """Map lower-cased file names to paths; districts vary the case (Users.csv).
-
-    Files at the top of the folder win. A package zipped inside one folder is found there;
-    two candidates for one name anywhere else are ambiguous (an old export in a subfolder
-    must never be read by accident), so the run fails naming both.
-    """
-    candidates: dict[str, list[Path]] = {}
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder).parts
-        if path.is_file() and not any(p.startswith((".", "__MACOSX")) for p in relative):
-            candidates.setdefault(path.name.lower(), []).append(path)
-    found: dict[str, Path] = {}
-    for name, paths in candidates.items():
-        shallowest = min(len(p.relative_to(folder).parts) for p in paths)
-        top = [p for p in paths if len(p.relative_to(folder).parts) == shallowest]
-        if len(top) > 1:
-            shown = ", ".join(str(p.relative_to(folder)) for p in top)
-            raise SyncFailure(
-                "invalid_files",
-                f"More than one {top[0].name} was found ({shown}); send one export at a time.",
-                {"file": top[0].name, "candidates": [str(p.relative_to(folder)) for p in top]},
-            )
-        found[name] = top[0]
-    return found
 
 
 def read_manifest(files: dict[str, Path]) -> dict[str, str]:
