@@ -40,6 +40,7 @@ from syncs.models import (
 )
 from syncs.pipeline import report
 from syncs.pipeline.apply import apply_plan
+from syncs.pipeline.delta import merge_delta, roster_from_mirror
 from syncs.pipeline.mirror import Mirror, load_held_outside, load_mirror
 from syncs.pipeline.plan import Plan, make_plan
 from syncs.pipeline.sqlsets import filter_in
@@ -164,6 +165,17 @@ def _execute(s: _Run) -> None:
         with s.stage(Stage.PARSE):
             roster, found = formats.parse(folder, config.format)
             s.findings += found
+
+    if roster.delta:
+        merging = time.perf_counter()
+        s.diagnostics["delta"] = {
+            "upserted_people": len(roster.people),
+            "deleted_people": len(roster.deleted_people),
+            "deleted_classes": len(roster.deleted_classes),
+            "deleted_enrollments": len(roster.deleted_enrollments),
+        }
+        roster = merge_delta(roster_from_mirror(load_mirror(config=config)), roster)
+        s.timings["delta_merge"] = round(time.perf_counter() - merging, 3)
 
     with s.stage(Stage.SCOPE):
         scoped, found, dropped = scope(roster, list(config.school_ids))

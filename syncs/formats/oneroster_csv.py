@@ -17,6 +17,7 @@ from syncs.errors import SyncFailure
 from syncs.findings import Finding
 from syncs.formats.csvfiles import FileSpec, Table, find_files, open_table
 from syncs.records import (
+    ROLE_RANK,
     ClassRecord,
     EnrollmentRecord,
     PersonRecord,
@@ -175,6 +176,69 @@ COURSES = FileSpec(
     required=frozenset({"sourcedId", "title"}),
 )
 
+# OneRoster 1.2: role and org move from users.csv to roles.csv; users gain preferred names.
+USERS_12 = FileSpec(
+    name="users.csv",
+    kind="person",
+    columns=(
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "enabledUser",
+        "username",
+        "userIds",
+        "givenName",
+        "familyName",
+        "middleName",
+        "preferredGivenName",
+        "preferredMiddleName",
+        "preferredFamilyName",
+        "pronouns",
+        "userMasterIdentifier",
+        "identifier",
+        "email",
+        "sms",
+        "phone",
+        "agentSourcedIds",
+        "grades",
+        "password",
+        "primaryOrgSourcedId",
+        "resourceSourcedIds",
+    ),
+    required=frozenset({"sourcedId", "givenName", "familyName"}),
+    important=frozenset(
+        {"email", "sms", "phone", "agentSourcedIds", "preferredGivenName", "preferredFamilyName"}
+    ),
+    aliases=USERS.aliases,
+)
+ROLES = FileSpec(
+    name="roles.csv",
+    kind="person",
+    columns=(
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "userSourcedId",
+        "roleType",
+        "role",
+        "beginDate",
+        "endDate",
+        "orgSourcedId",
+        "userProfileSourcedId",
+    ),
+    required=frozenset({"userSourcedId", "role", "orgSourcedId"}),
+    important=frozenset({"roleType"}),
+    key_columns=("userSourcedId",),
+)
+# 1.2 role names; the 1.1 ones (USER_ROLES) still apply.
+ROLES_12 = {
+    "districtadministrator": "administrator",
+    "siteadministrator": "administrator",
+    "systemadministrator": "administrator",
+    "principal": "administrator",
+}
+IGNORED_ROLES_12 = {"aide", "counselor", "proctor"}
+
 REQUIRED_FILES = (ORGS, USERS, CLASSES, ENROLLMENTS)
 OPTIONAL_FILES = (DEMOGRAPHICS, SESSIONS)
 KNOWN_FILES = {s.name for s in REQUIRED_FILES + OPTIONAL_FILES} | {
@@ -194,6 +258,14 @@ USER_ROLES = {
 IGNORED_USER_ROLES = {"aide", "proctor"}
 ENROLLMENT_ROLES = {"teacher": "teacher", "student": "student"}
 DELETED = {"tobedeleted", "inactive"}
+
+
+def _first(cells: list[str], *columns: int | None) -> str:
+    """The first non-blank of `columns` (a preferred name, then the legal one)."""
+    for col in columns:
+        if col is not None and cells[col].strip():
+            return cells[col].strip()
+    return ""
 
 
 def _split(cell: str) -> list[str]:
@@ -219,10 +291,22 @@ def read_manifest(files: dict[str, Path]) -> dict[str, str]:
 
 
 class _Parser:
-    def __init__(self, files: dict[str, Path]) -> None:
+    def __init__(self, files: dict[str, Path], version: str, modes: dict[str, str]) -> None:
         self.files = files
-        self.roster = Roster(files=sorted(files))
+        self.version = version  # "1.1" or "1.2"
+        self.modes = modes  # file name -> bulk | delta | absent (from the manifest)
+        self.roster = Roster(files=sorted(files), delta="delta" in modes.values())
         self.findings: list[Finding] = []
+        # 1.2: user -> (role, orgs) from roles.csv
+        self.user_roles: dict[str, tuple[str, list[str]]] = {}
+
+    def deleted(self, spec: FileSpec, cells: list[str], status: int | None) -> bool:
+        """A `tobedeleted` row: in a delta file it deletes the record; in a bulk file the
+        record is simply not in the snapshot."""
+        return status is not None and cells[status].strip().lower() in DELETED
+
+    def is_delta(self, spec: FileSpec) -> bool:
+        return self.modes.get(spec.name.lower()) == "delta"
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -288,10 +372,12 @@ class _Parser:
     def users(self, dobs: dict[str, str]) -> dict[str, list[str]]:
         """Read people; return each person's raw agentSourcedIds for linking."""
         unreadable = self.roster.unreadable_people
-        t = self.table(USERS, lambda key: unreadable.add(key[0]))
+        spec = USERS if self.version == "1.1" else USERS_12
+        t = self.table(spec, lambda key: unreadable.add(key[0]))
         c = t.col
         sid, role_col, orgs_col = c("sourcedId"), c("role"), c("orgSourcedIds")
         given, family, email = c("givenName"), c("familyName"), c("email")
+        preferred_given, preferred_family = c("preferredGivenName"), c("preferredFamilyName")
         sms, phone, agents, grades = c("sms"), c("phone"), c("agentSourcedIds"), c("grades")
         status, enabled = c("status"), c("enabledUser")
         agent_ids: dict[str, list[str]] = {}
@@ -301,31 +387,27 @@ class _Parser:
             if not source_id:
                 self._no_id(USERS, line)
                 continue
-            if status is not None and cells[status].strip().lower() in DELETED:
+            if self.deleted(spec, cells, status):
+                if self.is_delta(spec):
+                    self.roster.deleted_people.add(source_id)
                 continue
             if enabled is not None and cells[enabled].strip().lower() == "false":
                 continue
-            raw_role = cells[role_col].strip().lower()
-            role = USER_ROLES.get(raw_role)
+            if self.version == "1.1":
+                raw_role = cells[role_col].strip()
+                role = USER_ROLES.get(raw_role.lower())
+                orgs = _split(cells[orgs_col])
+                if role is None and raw_role.lower() not in IGNORED_USER_ROLES:
+                    self._bad_role(source_id, line, raw_role, "is not a OneRoster role")
+            else:
+                role, orgs = self.user_roles.get(source_id, (None, []))
+                if source_id not in self.user_roles:
+                    self._bad_role(source_id, line, "", "has no role in roles.csv")
             if role is None:
-                if raw_role not in IGNORED_USER_ROLES:
-                    unreadable.add(source_id)
-                    self.add(
-                        Finding(
-                            code="invalid_row",
-                            source_id=source_id,
-                            file=USERS.name,
-                            line=line,
-                            field="role",
-                            value=cells[role_col],
-                            message=f"users.csv line {line}: role "
-                            f"`{cells[role_col].strip()}` is not a OneRoster role.",
-                        )
-                    )
                 continue
-            where = Where(USERS.name, line)
+            where = Where(spec.name, line)
             if source_id in people:
-                self.duplicate(USERS, source_id, line, people[source_id].where)
+                self.duplicate(spec, source_id, line, people[source_id].where)
                 continue
             # sms is the number to message; a phone column is a fallback, so keep both.
             phones = tuple(
@@ -338,20 +420,70 @@ class _Parser:
             people[source_id] = PersonRecord(
                 source_id=source_id,
                 role=role,
-                given_name=cells[given].strip(),
-                family_name=cells[family].strip(),
+                given_name=_first(cells, preferred_given, given),
+                family_name=_first(cells, preferred_family, family),
                 email=cells[email].strip() if email is not None else "",
                 phone=phones[0] if phones else "",
                 other_phones=phones[1:],
                 dob=dobs.get(source_id, ""),
                 grade=(_split(cells[grades]) or [""])[0] if grades is not None else "",
-                school_ids=tuple(_split(cells[orgs_col])),
+                school_ids=tuple(orgs),
                 where=where,
             )
             if agents is not None and cells[agents].strip():
                 agent_ids[source_id] = _split(cells[agents])
         self.note_empty(t, "people")
         return agent_ids
+
+    def roles(self) -> None:
+        """1.2: each user's role and orgs. A primary role wins over secondary ones; among
+        equals, the highest-ranked role (teacher > parent > student)."""
+        t = self.table(ROLES, lambda key: self.roster.unreadable_people.add(key[0]))
+        user, role_col, org, kind, status = (
+            t.col("userSourcedId"),
+            t.col("role"),
+            t.col("orgSourcedId"),
+            t.col("roleType"),
+            t.col("status"),
+        )
+        best: dict[str, tuple[tuple[int, int], str, list[str]]] = {}
+        for line, cells in t.rows():
+            user_id = intern(cells[user].strip())
+            if not user_id or self.deleted(ROLES, cells, status):
+                continue
+            raw = cells[role_col].strip()
+            role = USER_ROLES.get(raw.lower()) or ROLES_12.get(raw.lower())
+            if role is None:
+                if raw.lower() not in IGNORED_USER_ROLES | IGNORED_ROLES_12:
+                    self._bad_role(user_id, line, raw, "is not a OneRoster role", ROLES)
+                continue
+            primary = kind is None or cells[kind].strip().lower() != "secondary"
+            rank = (0 if primary else 1, ROLE_RANK[role])
+            org_id = cells[org].strip()
+            known = best.get(user_id)
+            if known is None or rank < known[0]:
+                orgs = known[2] if known else []
+                best[user_id] = (rank, role, orgs)
+            if org_id and org_id not in best[user_id][2]:
+                best[user_id][2].append(org_id)
+        self.user_roles = {uid: (role, orgs) for uid, (_rank, role, orgs) in best.items()}
+
+    def _bad_role(
+        self, source_id: str, line: int, raw: str, why: str, spec: FileSpec = USERS
+    ) -> None:
+        self.roster.unreadable_people.add(source_id)
+        shown = f"role `{raw}`" if raw else f"user {source_id}"
+        self.add(
+            Finding(
+                code="invalid_row",
+                source_id=source_id,
+                file=spec.name,
+                line=line,
+                field="role",
+                value=raw,
+                message=f"{spec.name} line {line}: {shown} {why}.",
+            )
+        )
 
     def link_guardians(self, agent_ids: dict[str, list[str]]) -> None:
         people = self.roster.people
@@ -384,7 +516,9 @@ class _Parser:
             if not source_id:
                 self._no_id(CLASSES, line)
                 continue
-            if status is not None and cells[status].strip().lower() in DELETED:
+            if self.deleted(CLASSES, cells, status):
+                if self.is_delta(CLASSES):
+                    self.roster.deleted_classes.add(source_id)
                 continue
             if source_id in classes:
                 self.duplicate(CLASSES, source_id, line, classes[source_id].where)
@@ -416,7 +550,9 @@ class _Parser:
             if not class_id or not person_id:
                 self._no_id(ENROLLMENTS, line, "classSourcedId and userSourcedId")
                 continue
-            if status is not None and cells[status].strip().lower() in DELETED:
+            if self.deleted(ENROLLMENTS, cells, status):
+                if self.is_delta(ENROLLMENTS):
+                    self.roster.deleted_enrollments.add((class_id, person_id))
                 continue
             role = ENROLLMENT_ROLES.get(cells[role_col].strip().lower())
             if role is None:
@@ -464,50 +600,55 @@ class _Parser:
         )
 
 
-def parse(folder: Path) -> tuple[Roster, list[Finding]]:
-    """Parse a OneRoster 1.1 CSV folder. Fails the run on missing files or bad headers."""
+def parse(folder: Path, version: str = "1.1") -> tuple[Roster, list[Finding]]:
+    """Parse a OneRoster CSV folder (1.1, or 1.2 with roles.csv).
+
+    Fails the run on missing files or bad headers. Bulk files are the full snapshot. In
+    delta mode (the manifest marks files `delta`) a file holds only changed records and
+    `tobedeleted` rows; files marked `absent` change nothing.
+    """
     files = find_files(folder)
     modes = read_manifest(files)
-    delta = sorted(name for name, mode in modes.items() if mode == "delta")
-    if delta:
-        raise SyncFailure(
-            "invalid_files",
-            "The manifest marks " + ", ".join(delta) + " as delta files; this sync "
-            "reads bulk files only. Send a full (bulk) export.",
-            {"delta_files": delta},
-        )
+    required = REQUIRED_FILES + ((ROLES,) if version == "1.2" else ())
+    delta = "delta" in modes.values()
     missing = [
         spec.name
-        for spec in REQUIRED_FILES
+        for spec in required
         if spec.name.lower() not in files and modes.get(spec.name.lower()) != "absent"
     ]
     if missing:
         csvs = sorted(name for name in files if name.endswith(".csv"))
         raise SyncFailure(
             "invalid_files",
-            "Required OneRoster file(s) missing: "
+            f"Required OneRoster {version} file(s) missing: "
             + ", ".join(missing)
             + ". Found: "
             + (", ".join(csvs) or "no CSV files")
             + ".",
             {"missing_files": missing, "found_files": csvs},
         )
-    for spec in REQUIRED_FILES:
-        if spec.name.lower() not in files:  # marked absent in the manifest
-            raise SyncFailure(
-                "invalid_files",
-                f"The manifest marks {spec.name} as absent, but a bulk sync needs it.",
-                {"missing_files": [spec.name]},
-            )
-    p = _Parser(files)
-    p.orgs()
+    absent = [spec.name for spec in required if spec.name.lower() not in files]
+    if absent and not delta:
+        raise SyncFailure(
+            "invalid_files",
+            f"The manifest marks {', '.join(absent)} as absent, but a bulk sync needs "
+            "every required file.",
+            {"missing_files": absent},
+        )
+    p = _Parser(files, version, modes)
+    if "orgs.csv" in files:
+        p.orgs()
     terms = p.sessions()
     dobs = p.birth_dates()
-    agents = p.users(dobs)
+    if version == "1.2" and "roles.csv" in files:
+        p.roles()
+    agents = p.users(dobs) if "users.csv" in files else {}
     p.link_guardians(agents)
-    p.classes(terms)
-    p.enrollments()
-    if "demographics.csv" not in files:
+    if "classes.csv" in files:
+        p.classes(terms)
+    if "enrollments.csv" in files:
+        p.enrollments()
+    if "demographics.csv" not in files and not delta:
         p.roster.ignored_headers.setdefault("(files)", []).append(
             "demographics.csv missing: students have no birth dates"
         )

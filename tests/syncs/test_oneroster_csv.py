@@ -37,13 +37,12 @@ def test_guardian_and_relative_roles_are_parents(tmp_path):
     assert roster.people["p3"].role == "parent"
 
 
-def test_manifest_is_optional_and_delta_files_are_refused(tmp_path):
+def test_manifest_is_optional_and_delta_files_are_read_as_delta(tmp_path):
     folder = small_district().write(tmp_path)
     parse(folder)  # no manifest: bulk
     (folder / "manifest.csv").write_text("propertyName,value\nfile.users,delta\n")
-    with pytest.raises(SyncFailure, match="delta") as exc:
-        parse(folder)
-    assert exc.value.reason == "invalid_files"
+    roster, _ = parse(folder)
+    assert roster.delta is True
 
 
 def test_missing_required_file_fails_invalid_files_listing_what_was_found(tmp_path):

@@ -517,7 +517,7 @@ def _break_users(folder, how):
 @pytest.mark.parametrize(
     ("how", "says"),
     [
-        ("missing file", "Required OneRoster file(s) missing: users.csv"),
+        ("missing file", "Required OneRoster 1.1 file(s) missing: users.csv"),
         ("unknown header", "unknown header `famliyName`: did you mean `familyName`?"),
         ("undecodable bytes", "users.csv: line 10 contains bytes"),
         ("missing required header", "required header `role` is missing"),
