@@ -145,4 +145,8 @@ LOGGING = {
 ROLLCALL = {
     # Largest single file or zip member read from a source, in bytes.
     "MAX_FILE_BYTES": env.int("ROLLCALL_MAX_FILE_BYTES", default=2 * 1024**3),
+    # Largest upload (all files together), in bytes.
+    "MAX_UPLOAD_BYTES": env.int("ROLLCALL_MAX_UPLOAD_BYTES", default=1024**3),
+    # Uploads kept per config (the newest), so a run can be looked into afterwards.
+    "KEEP_UPLOADS": env.int("ROLLCALL_KEEP_UPLOADS", default=10),
 }

@@ -5,6 +5,7 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from syncs.admin_upload import UploadAdminMixin
 from syncs.errors import SyncFailure
 from syncs.exports import PLANNED_ARCHIVE_HEADER, csv_lines
 from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncConfig, SyncRun
@@ -49,7 +50,7 @@ class RecentRunsInline(admin.TabularInline):
 
 
 @admin.register(SyncConfig)
-class SyncConfigAdmin(admin.ModelAdmin):
+class SyncConfigAdmin(UploadAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "organization",

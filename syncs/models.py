@@ -148,6 +148,11 @@ class SyncRun(models.Model):
     config = models.ForeignKey("syncs.SyncConfig", on_delete=models.CASCADE, related_name="runs")
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
     dry_run = models.BooleanField(default=False)
+    upload_path = models.CharField(
+        max_length=1024,
+        blank=True,
+        help_text="Files uploaded for this run; they replace the config's source once.",
+    )
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     failure_reason = models.CharField(max_length=32, choices=FailureReason.choices, blank=True)
     message = models.TextField(blank=True, help_text="One-paragraph outcome.")

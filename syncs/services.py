@@ -55,7 +55,7 @@ from syncs.rules.devices import assign_devices
 from syncs.rules.scope import near_matches, scope
 from syncs.rules.threshold import check_threshold, likely_causes
 from syncs.rules.validate import Normalized, validate
-from syncs.sources import local
+from syncs.sources import local, sftp
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +63,18 @@ Parser = Callable[[Path], tuple[Roster, list[Finding]]]
 SOURCES: dict[str, Callable[[SyncConfig], AbstractContextManager[Path]]] = {
     SourceKind.LOCAL_FILES: lambda config: local.fetch(config.path),
     SourceKind.UPLOAD: lambda config: local.fetch(config.path),
+    SourceKind.SFTP: lambda config: sftp.fetch(config),
 }
 
 
 def sync_run_create(
-    *, config: SyncConfig, trigger: str = Trigger.MANUAL, dry_run: bool = False
+    *, config: SyncConfig, trigger: str = Trigger.MANUAL, dry_run: bool = False,
+    upload_path: str = "",
 ) -> SyncRun:
-    """Queue a run of `config`."""
-    return SyncRun.objects.create(config=config, trigger=trigger, dry_run=dry_run)
+    """Queue a run of `config` (of uploaded files instead of its source, if given)."""
+    return SyncRun.objects.create(
+        config=config, trigger=trigger, dry_run=dry_run, upload_path=upload_path
+    )
 
 
 class _Run:
@@ -161,7 +165,10 @@ def _execute(s: _Run) -> None:
     config, run = s.config, s.run
     today = s.now.astimezone(ZoneInfo(config.time_zone)).date()
 
-    with s.stage(Stage.FETCH), SOURCES[config.source_kind](config) as folder:
+    source = (
+        local.fetch(run.upload_path) if run.upload_path else SOURCES[config.source_kind](config)
+    )
+    with s.stage(Stage.FETCH), source as folder:
         with s.stage(Stage.PARSE):
             roster, found = formats.parse(folder, config.format)
             s.findings += found

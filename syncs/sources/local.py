@@ -54,39 +54,63 @@ def _is_junk(name: str) -> bool:
     return any(p.startswith(".") or p == "__MACOSX" for p in parts)
 
 
-def extract_zip(archive: Path, dest: Path) -> list[str]:
-    """Extract the data members of `archive` into `dest`, after checking all of them."""
+def _checked_members(zf: zipfile.ZipFile, archive: Path) -> list[zipfile.ZipInfo]:
+    """The data members of an open zip, or SyncFailure if any would be unsafe to extract."""
     limit = settings.ROLLCALL["MAX_FILE_BYTES"]
+    for m in zf.infolist():  # every member, junk included: nothing may point outside
+        pure = PurePosixPath(m.filename.replace("\\", "/"))
+        if pure.is_absolute() or ".." in pure.parts or ":" in (pure.parts or ("",))[0]:
+            raise SyncFailure(
+                "invalid_files",
+                f"{archive.name}: member {m.filename!r} points outside the archive; "
+                "the zip was refused.",
+                {"member": m.filename},
+            )
+    members = [m for m in zf.infolist() if not m.is_dir() and not _is_junk(m.filename)]
+    if not members:
+        raise SyncFailure(
+            "invalid_files",
+            f"{archive.name} holds no roster files (only folders, __MACOSX/ or hidden "
+            "files); the zip was refused.",
+            {"members": [m.filename for m in zf.infolist()][:20]},
+        )
+    total = 0
+    for m in members:
+        total += m.file_size
+        if m.file_size > limit or total > limit * 4:
+            raise SyncFailure(
+                "invalid_files",
+                f"{archive.name} expands to more than the allowed size "
+                f"({limit:,} bytes a file); the zip was refused.",
+                {"member": m.filename, "size": m.file_size},
+            )
+        if m.compress_size and m.file_size / m.compress_size > MAX_RATIO:
+            raise SyncFailure(
+                "invalid_files",
+                f"{archive.name}: member {m.filename!r} is compressed "
+                f"{m.file_size // m.compress_size}:1, which looks like a decompression "
+                "bomb; the zip was refused.",
+                {"member": m.filename},
+            )
+    return members
+
+
+def check_zip(archive: Path) -> list[str]:
+    """Refuse an unsafe or empty zip before it is stored; return its data members."""
     try:
         with zipfile.ZipFile(archive) as zf:
-            members = [m for m in zf.infolist() if not m.is_dir() and not _is_junk(m.filename)]
-            total = 0
-            for m in members:
-                name = m.filename.replace("\\", "/")
-                pure = PurePosixPath(name)
-                if pure.is_absolute() or ".." in pure.parts or ":" in pure.parts[0]:
-                    raise SyncFailure(
-                        "invalid_files",
-                        f"{archive.name}: member {m.filename!r} points outside the "
-                        "archive; the zip was refused.",
-                        {"member": m.filename},
-                    )
-                total += m.file_size
-                if m.file_size > limit or total > limit * 4:
-                    raise SyncFailure(
-                        "invalid_files",
-                        f"{archive.name} expands to more than the allowed size; "
-                        "the zip was refused.",
-                        {"member": m.filename, "size": m.file_size},
-                    )
-                if m.compress_size and m.file_size / m.compress_size > MAX_RATIO:
-                    raise SyncFailure(
-                        "invalid_files",
-                        f"{archive.name}: member {m.filename!r} is compressed "
-                        f"{m.file_size // m.compress_size}:1, which looks like a "
-                        "decompression bomb; the zip was refused.",
-                        {"member": m.filename},
-                    )
+            return [m.filename for m in _checked_members(zf, archive)]
+    except zipfile.BadZipFile as exc:
+        raise SyncFailure(
+            "invalid_files", f"{archive.name} is not a readable zip ({exc}).", {}
+        ) from exc
+
+
+def extract_zip(archive: Path, dest: Path) -> list[str]:
+    """Extract the data members of `archive` into `dest`, after checking all of them."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = _checked_members(zf, archive)
             for m in members:
                 # The layout is kept (every path was checked above) so that two files of
                 # the same name in different folders are seen as ambiguous, not overwritten.
