@@ -139,6 +139,8 @@ DEMOGRAPHICS = FileSpec(
         "publicSchoolResidenceStatus",
     ),
     required=frozenset({"sourcedId", "birthDate"}),
+    # Microsoft SDS v2.1 (OneRoster-derived) keys demographics on the user this way.
+    aliases={"userSourcedId": "sourcedId"},
 )
 SESSIONS = FileSpec(
     name="academicSessions.csv",
