@@ -1,9 +1,22 @@
-"""Deterministic generator of a realistic school district as OneRoster 1.1 CSV (bulk) files.
+"""Deterministic generator of a realistic school district as roster CSV files.
 
-`generate_district(students=..., seed=..., out=...)` writes manifest, orgs, academic
-sessions, courses, classes, users, demographics and enrollments for a made-up California
-district: elementary, middle and high schools, households of siblings with one or two
-guardians, teachers, one administrator per school, and seven classes per student.
+`generate_district(students=..., seed=..., out=...)` writes a made-up California district:
+elementary, middle and high schools, households of siblings with one or two guardians,
+teachers, one administrator per school, and seven classes per student. `format` picks the
+files: OneRoster 1.1 bulk CSV (the default: manifest, orgs, academic sessions, courses,
+classes, users, demographics, enrollments), OneRoster 1.2 bulk CSV (the same, with
+users.csv in the 1.2 layout plus roles.csv) or Clever SFTP CSV (schools, teachers, staff,
+students with their contacts, sections, enrollments).
+
+All three formats write the same district from the same random draws: the same people
+under the same source IDs, with the same names, emails, phones, birth dates, classes,
+enrollments and guardians, and the same injected problems, so syncing any of them gives the
+same records and issues. What Clever's files cannot carry is left out of the Clever
+output: teachers' mobile numbers and administrators' phones (teachers.csv and staff.csv
+have no phone column; the administrator's number goes to schools.csv's School_phone, which
+is not a person's device), guardians' second phone (Contact_phone holds one: the mobile,
+else the landline, the number a OneRoster reader would use first), and the middle names of
+guardians. A student's own mobile is sent as a contact row with relationship `Self`.
 
 Everything random comes from one `random.Random(seed)` (split into a sub-generator per
 step), with no clock, uuid or set-order dependence, so the same arguments always give
@@ -27,10 +40,12 @@ import random
 import shutil
 import tempfile
 import unicodedata
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import accumulate
 from pathlib import Path
+from typing import NamedTuple
 
 from syncs.formats.oneroster_csv import (
     CLASSES,
@@ -46,6 +61,14 @@ from syncs.formats.oneroster_csv import (
 # Files and headers (OneRoster 1.1 CSV binding, columns in spec order)
 # ---------------------------------------------------------------------------
 
+FORMATS = ("oneroster11", "oneroster12", "clever")
+# The name syncs.formats gives each one (its parser registry key).
+PARSER_FORMATS = {
+    "oneroster11": "oneroster_1_1_csv",
+    "oneroster12": "oneroster_1_2_csv",
+    "clever": "clever_csv",
+}
+
 # The parser's own column lists, so the generator can never drift from what is read.
 HEADERS: dict[str, tuple[str, ...]] = {
     "manifest.csv": ("propertyName", "value"),
@@ -53,6 +76,141 @@ HEADERS: dict[str, tuple[str, ...]] = {
         spec.name: spec.columns
         for spec in (ORGS, SESSIONS, COURSES, CLASSES, USERS, DEMOGRAPHICS, ENROLLMENTS)
     },
+}
+
+# OneRoster 1.2: role and orgSourcedIds move from users.csv to roles.csv. The users.csv
+# columns are the 1.2 spec's, in the spec's order as summarized in
+# shared/reference/formats.md (the 1.1 columns that stay, the preferred names, pronouns,
+# userMasterIdentifier, and primaryOrgSourcedId last).
+HEADERS_12: dict[str, tuple[str, ...]] = {
+    "users.csv": (
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "enabledUser",
+        "username",
+        "userIds",
+        "givenName",
+        "familyName",
+        "middleName",
+        "preferredGivenName",
+        "preferredMiddleName",
+        "preferredFamilyName",
+        "pronouns",
+        "userMasterIdentifier",
+        "identifier",
+        "email",
+        "sms",
+        "phone",
+        "agentSourcedIds",
+        "grades",
+        "password",
+        "primaryOrgSourcedId",
+    ),
+    "roles.csv": (
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "userSourcedId",
+        "roleType",
+        "role",
+        "beginDate",
+        "endDate",
+        "orgSourcedId",
+        "userProfileSourcedId",
+    ),
+}
+# 1.2 has no plain `administrator` role; a school's administrator is a site administrator.
+ROLES_12 = {"administrator": "siteAdministrator"}
+
+# Clever SFTP CSV, columns as in shared/reference/formats.md (staff.csv as Clever's SFTP
+# spec and SIS exports write it). Every column is one syncs.formats.clever_csv knows.
+HEADERS_CLEVER: dict[str, tuple[str, ...]] = {
+    "schools.csv": (
+        "School_id",
+        "School_name",
+        "School_number",
+        "State_id",
+        "Low_grade",
+        "High_grade",
+        "Principal",
+        "Principal_email",
+        "School_address",
+        "School_city",
+        "School_state",
+        "School_zip",
+        "School_phone",
+    ),
+    "students.csv": (
+        "School_id",
+        "Student_id",
+        "Student_number",
+        "State_id",
+        "Last_name",
+        "Middle_name",
+        "First_name",
+        "Grade",
+        "Gender",
+        "Graduation_year",
+        "DOB",
+        "Race",
+        "Hispanic_Latino",
+        "Home_language",
+        "Ell_status",
+        "Frl_status",
+        "IEP_status",
+        "Student_street",
+        "Student_city",
+        "Student_state",
+        "Student_zip",
+        "Student_email",
+        "Contact_relationship",
+        "Contact_type",
+        "Contact_name",
+        "Contact_phone",
+        "Contact_email",
+        "Contact_sis_id",
+        "Username",
+        "Password",
+    ),
+    "teachers.csv": (
+        "School_id",
+        "Teacher_id",
+        "Teacher_number",
+        "State_teacher_id",
+        "Teacher_email",
+        "First_name",
+        "Middle_name",
+        "Last_name",
+        "Title",
+        "Username",
+    ),
+    "staff.csv": (
+        "School_id",
+        "Staff_id",
+        "Staff_email",
+        "First_name",
+        "Last_name",
+        "Department",
+        "Title",
+        "Username",
+    ),
+    "sections.csv": (
+        "School_id",
+        "Section_id",
+        "Teacher_id",
+        "Teacher_2_id",
+        "Section_number",
+        "Grade",
+        "Course_name",
+        "Course_number",
+        "Period",
+        "Subject",
+        "Term_name",
+        "Term_start",
+        "Term_end",
+    ),
+    "enrollments.csv": ("School_id", "Section_id", "Student_id"),
 }
 
 MANIFEST = (
@@ -71,6 +229,17 @@ MANIFEST = (
     ("file.resources", "absent"),
     ("file.results", "absent"),
     ("file.users", "bulk"),
+    ("source.systemName", "Rollcall generator"),
+    ("source.systemCode", "rollcall-gen"),
+)
+MANIFEST_12 = tuple(
+    ("oneroster.version", "1.2") if key == "oneroster.version" else (key, value)
+    for key, value in MANIFEST
+    if key.startswith(("manifest.", "oneroster.", "file."))
+) + (
+    ("file.roles", "bulk"),
+    ("file.userProfiles", "absent"),
+    ("file.userResources", "absent"),
     ("source.systemName", "Rollcall generator"),
     ("source.systemCode", "rollcall-gen"),
 )
@@ -932,8 +1101,9 @@ class _Table:
         self.rows = 0
 
     @classmethod
-    def create(cls, out: Path, name: str) -> _Table:
-        return cls((out / name).open("w", encoding="utf-8", newline=""), HEADERS[name])
+    def create(cls, out: Path, name: str, header: tuple[str, ...] | None = None) -> _Table:
+        file = (out / name).open("w", encoding="utf-8", newline="")
+        return cls(file, header or HEADERS[name])
 
     def write(self, row) -> None:
         self.writer.writerow(row)
@@ -942,6 +1112,30 @@ class _Table:
     def close(self) -> int:
         self.file.close()
         return self.rows
+
+
+class _User(NamedTuple):
+    """A person as a OneRoster 1.1 users.csv row (the fields in column order); the other
+    formats' writers take what they need from it."""
+
+    source_id: str
+    status: str
+    date_last_modified: str
+    enabled: str
+    orgs: str
+    role: str
+    username: str
+    user_ids: str
+    given: str
+    family: str
+    middle: str
+    identifier: str
+    email: str
+    sms: str
+    phone: str
+    agents: str
+    grades: str
+    password: str
 
 
 def _user_row(
@@ -960,10 +1154,10 @@ def _user_row(
     phone: str = "",
     agents: str = "",
     grades: str = "",
-) -> tuple[str, ...]:
+) -> _User:
     """A users.csv row. Bulk files leave status and dateLastModified blank; no passwords."""
-    return (source_id, "", "", "true", orgs, role, username, user_ids, given, family, middle,
-            identifier, email, sms, phone, agents, grades, "")  # fmt: skip
+    return _User(source_id, "", "", "true", orgs, role, username, user_ids, given, family,
+                 middle, identifier, email, sms, phone, agents, grades, "")  # fmt: skip
 
 
 def _enrollment_row(
@@ -1009,7 +1203,8 @@ def _course_rows(catalog: list[list[Course]]):
             )
 
 
-def _class_rows(rng: random.Random, schools: list[School], by_group, problems: Problems):
+def _class_titles(rng: random.Random, by_group, problems: Problems):
+    """(class, title) for every class, in file order."""
     for classes in by_group.values():
         for k in classes:
             title = f"{k.course.title} - Period {k.period}"
@@ -1017,22 +1212,27 @@ def _class_rows(rng: random.Random, schools: list[School], by_group, problems: P
                 # A teacher pasted the meeting link into the SIS section name.
                 code = "".join(rng.choice("abcdefghijkmnpqrstuvwxyz") for _ in range(10))
                 title += f" (Join at https://meet.example.org/{code[:3]}-{code[3:7]}-{code[7:]})"
-            yield (
-                k.source_id,
-                "",
-                "",
-                title,
-                GRADES[k.course.grade],
-                k.course.source_id,
-                f"{k.course.code}-{k.section + 1:02d}",
-                "scheduled",
-                f"Room {k.room}",
-                schools[k.school].source_id,
-                TERMS[k.term][0],
-                k.course.subject,
-                "",
-                str(k.period),
-            )
+            yield k, title
+
+
+def _class_rows(titles, schools: list[School]):
+    for k, title in titles:
+        yield (
+            k.source_id,
+            "",
+            "",
+            title,
+            GRADES[k.course.grade],
+            k.course.source_id,
+            f"{k.course.code}-{k.section + 1:02d}",
+            "scheduled",
+            f"Room {k.room}",
+            schools[k.school].source_id,
+            TERMS[k.term][0],
+            k.course.subject,
+            "",
+            str(k.period),
+        )
 
 
 def _staff_email(given: str, family: str, number: int, used: set[str]) -> str:
@@ -1053,7 +1253,7 @@ def _staff_person(rng: random.Random) -> tuple[str, str, str]:
 
 
 def _write_staff(
-    users: _Table, rng: random.Random, phones: Phones, schools: list[School], problems: Problems
+    sink: _Sink, rng: random.Random, phones: Phones, schools: list[School], problems: Problems
 ) -> None:
     """Administrators (one per school), then teachers."""
     used: set[str] = set()
@@ -1061,7 +1261,7 @@ def _write_staff(
         n = school.index + 1
         given, family, middle = _staff_person(rng)
         email = _staff_email(given, family, n, used)
-        users.write(
+        sink.staff(
             _user_row(
                 f"adm-{n:04d}",
                 "administrator",
@@ -1073,7 +1273,9 @@ def _write_staff(
                 middle=middle,
                 identifier=f"A{n:05d}",
                 email=email,
-                phone=phones.us(),  # the school office
+                # Clever's staff file has no phone column: drawn (so the rest of the
+                # district stays the same) but left blank, so all formats agree.
+                phone=(phones.us(), "")[1],
             )
         )
     teacher = 0
@@ -1086,9 +1288,10 @@ def _write_staff(
                 email = ""
             if teacher == problems.shared_teacher:
                 problems.shared_email, problems.shared_name = email, (given, family)
-            sms = phones.us() if rng.random() < 0.5 else ""
+            # Likewise blank: Clever's teachers file has no phone column.
+            sms = (phones.us() if rng.random() < 0.5 else "") and ""
             username = f"{ascii_name(given)[:1]}{ascii_name(family)}{number}"
-            users.write(
+            sink.staff(
                 _user_row(
                     sid,
                     "teacher",
@@ -1156,11 +1359,8 @@ def _birth_place(rng: random.Random, origin: Origin) -> tuple[str, str, str]:
 
 
 class _People:
-    """Writes students (users + demographics) and their guardians, household by household.
-
-    Guardians go to a temporary file appended to users.csv afterwards, so the file lists
-    staff, then students, then parents, as SIS exports do, without holding rows in memory.
-    """
+    """Makes students and their guardians, household by household, and hands them to the
+    format's sink, which writes them."""
 
     def __init__(
         self,
@@ -1169,13 +1369,11 @@ class _People:
         schools: list[School],
         slots: list[tuple[int, int]],
         problems: Problems,
-        users: _Table,
-        parents: _Table,
-        demographics: _Table,
+        sink: _Sink,
     ) -> None:
         self.rng, self.phones, self.emails = rng, phones, Emails(rng)
         self.schools, self.slots, self.problems = schools, slots, problems
-        self.users, self.parents, self.demographics = users, parents, demographics
+        self.sink = sink
         self.next_student = 0
         self.next_parent = 0
 
@@ -1193,12 +1391,11 @@ class _People:
             self.inject_parent_problem(g)
 
         surname = self.student_surname(guardian_count, family1, family2)
-        agents = ",".join(g.source_id for g in guardians)
         student_ids, school_ids = [], []
         for _ in range(kids):
             # Half-siblings: now and then a child carries the other parent's name.
             family = family2 if guardian_count > 1 and rng.random() < 0.05 else surname
-            sid, school_id = self.student(rng.choice(origins), origins, family, agents)
+            sid, school_id = self.student(rng.choice(origins), origins, family, guardians)
             student_ids.append(sid)
             if school_id not in school_ids:
                 school_ids.append(school_id)
@@ -1207,7 +1404,7 @@ class _People:
         back_links = ",".join(student_ids) if rng.random() < 0.5 else ""
         orgs = ",".join(school_ids)
         for g in guardians:
-            self.parents.write(
+            self.sink.parent(
                 _user_row(
                     g.source_id,
                     g.role,
@@ -1319,7 +1516,7 @@ class _People:
     # -- students ------------------------------------------------------------------
 
     def student(
-        self, origin: Origin, origins: list[Origin], family: str, agents: str
+        self, origin: Origin, origins: list[Origin], family: str, guardians: list[Guardian]
     ) -> tuple[str, str]:
         rng = self.rng
         index = self.next_student
@@ -1333,22 +1530,20 @@ class _People:
         username = f"{ascii_name(given)}.{ascii_name(family)}.{number}"
         email = f"{username}@{STUDENT_DOMAIN}" if rng.random() < 0.6 else ""
         sms = self.phones.us() if grade >= HIGH.start and rng.random() < 0.1 else ""
-        self.users.write(
-            _user_row(
-                sid,
-                "student",
-                school_id,
-                username=username,
-                user_ids=f"{{SIS:{number}}}",
-                given=given,
-                family=family,
-                middle=middle,
-                identifier=str(number),
-                email=email,
-                sms=sms,
-                agents=agents,
-                grades=GRADES[grade],
-            )
+        user = _user_row(
+            sid,
+            "student",
+            school_id,
+            username=username,
+            user_ids=f"{{SIS:{number}}}",
+            given=given,
+            family=family,
+            middle=middle,
+            identifier=str(number),
+            email=email,
+            sms=sms,
+            agents=",".join(g.source_id for g in guardians),
+            grades=GRADES[grade],
         )
 
         born = _birth_date(rng, grade)
@@ -1360,35 +1555,273 @@ class _People:
             dob = _invalid_dob(rng, born.year)
         country, state, city = _birth_place(rng, origin)
         residence = _pick_cum(rng, _RESIDENCE, _RESIDENCE_CUM)
-        self.demographics.write(
-            (sid, "", "", dob, sex, *_race_flags(origins), country, state, city, residence)
+        self.sink.student(
+            user,
+            (sid, "", "", dob, sex, *_race_flags(origins), country, state, city, residence),
+            guardians,
         )
         return sid, school_id
 
 
+# ---------------------------------------------------------------------------
+# People sinks: one per format. _People and _write_staff make each person once, with the
+# same random draws whatever the format; a sink only lays them out (it never draws).
+# ---------------------------------------------------------------------------
+
+
+class _Sink:
+    """Where people go: staff first, then each student (with the household's guardians,
+    complete by then), then the guardians of that household."""
+
+    def __init__(self) -> None:
+        self._spills = ExitStack()
+
+    def spill(self) -> _Table:
+        """A temporary table, for rows that must follow rows not yet written."""
+        return _Table(
+            self._spills.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
+        )
+
+    @staticmethod
+    def append(table: _Table, spill: _Table) -> None:
+        spill.file.seek(0)
+        table.file.flush()
+        shutil.copyfileobj(spill.file, table.file)
+        table.rows += spill.rows
+
+    def __enter__(self) -> _Sink:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._spills.close()
+
+    def staff(self, user: _User) -> None:
+        raise NotImplementedError
+
+    def student(self, user: _User, demographics: tuple, guardians: list[Guardian]) -> None:
+        raise NotImplementedError
+
+    def parent(self, user: _User) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> dict[str, int]:
+        """Close the files; data rows per file name."""
+        raise NotImplementedError
+
+
+class _OneRoster11(_Sink):
+    """users.csv and demographics.csv. Guardians go to a spill appended to users.csv at the
+    end, so the file lists staff, then students, then parents, as SIS exports do, without
+    holding rows in memory."""
+
+    def __init__(self, out: Path) -> None:
+        super().__init__()
+        self.users = _Table.create(out, "users.csv")
+        self.demographics = _Table.create(out, "demographics.csv")
+        self.parents = self.spill()
+
+    def staff(self, user: _User) -> None:
+        self.users.write(user)
+
+    def student(self, user: _User, demographics: tuple, guardians: list[Guardian]) -> None:
+        self.users.write(user)
+        self.demographics.write(demographics)
+
+    def parent(self, user: _User) -> None:
+        self.parents.write(user)
+
+    def finish(self) -> dict[str, int]:
+        self.append(self.users, self.parents)
+        return {"users.csv": self.users.close(), "demographics.csv": self.demographics.close()}
+
+
+class _OneRoster12(_Sink):
+    """users.csv in the 1.2 layout, roles.csv (one row per user and org: the first org's row
+    is the user's primary role, any others secondary) and demographics.csv."""
+
+    def __init__(self, out: Path) -> None:
+        super().__init__()
+        self.users = _Table.create(out, "users.csv", HEADERS_12["users.csv"])
+        self.roles = _Table.create(out, "roles.csv", HEADERS_12["roles.csv"])
+        self.demographics = _Table.create(out, "demographics.csv")
+        self.parent_users, self.parent_roles = self.spill(), self.spill()
+
+    @staticmethod
+    def write(user: _User, users: _Table, roles: _Table) -> None:
+        orgs = user.orgs.split(",")
+        users.write(
+            (user.source_id, user.status, user.date_last_modified, user.enabled,
+             user.username, user.user_ids, user.given, user.family, user.middle,
+             "", "", "", "", "",  # preferred given/middle/family names, pronouns, master id
+             user.identifier, user.email, user.sms, user.phone, user.agents, user.grades,
+             user.password, orgs[0])
+        )  # fmt: skip
+        role = ROLES_12.get(user.role, user.role)
+        for n, org in enumerate(orgs):
+            kind = "primary" if n == 0 else "secondary"
+            roles.write((f"role-{user.source_id}-{org}", "", "", user.source_id, kind, role,
+                         "", "", org, ""))  # fmt: skip
+
+    def staff(self, user: _User) -> None:
+        self.write(user, self.users, self.roles)
+
+    def student(self, user: _User, demographics: tuple, guardians: list[Guardian]) -> None:
+        self.write(user, self.users, self.roles)
+        self.demographics.write(demographics)
+
+    def parent(self, user: _User) -> None:
+        self.write(user, self.parent_users, self.parent_roles)
+
+    def finish(self) -> dict[str, int]:
+        self.append(self.users, self.parent_users)
+        self.append(self.roles, self.parent_roles)
+        return {
+            "users.csv": self.users.close(),
+            "roles.csv": self.roles.close(),
+            "demographics.csv": self.demographics.close(),
+        }
+
+
+# Clever's Contact_relationship and Contact_type for each OneRoster guardian role.
+_CLEVER_CONTACT = {
+    "parent": ("Parent", "Parent/Guardian"),
+    "guardian": ("Other", "Parent/Guardian"),
+    "relative": ("Grandparent", "Family"),
+}
+# Clever's race codes for the demographics flags (native, asian, black, pacific, white).
+_CLEVER_RACES = ("I", "A", "B", "P", "W")
+
+
+def _clever_race(demographics: tuple) -> str:
+    """One race code from a demographics.csv row's flags; M for two or more."""
+    if demographics[10] == "true":
+        return "M"
+    flags = demographics[5:10]
+    return next((c for c, flag in zip(_CLEVER_RACES, flags, strict=True) if flag == "true"), "")
+
+
+def clever_dob(raw: str) -> str:
+    """A valid ISO birth date as Clever writes it (M/D/YYYY, no padding: 2/11/2007); an
+    invalid one as it is, so that it stays exactly as invalid as in OneRoster."""
+    try:
+        born = date.fromisoformat(raw)
+    except ValueError:
+        return raw
+    return f"{born.month}/{born.day}/{born.year}"
+
+
+def clever_contact_name(given: str, family: str) -> str:
+    """Clever's one combined contact name: the name a OneRoster reader shows for the same
+    guardian (given and family name; the middle name is not part of it)."""
+    return " ".join(part for part in (given, family) if part)
+
+
+class _Clever(_Sink):
+    """teachers.csv, staff.csv (the administrators, titled Principal) and students.csv with
+    one row per student and guardian. A student's own mobile is a `Self` contact row.
+    Schools are written last (schools.csv names each school's principal)."""
+
+    def __init__(self, out: Path) -> None:
+        super().__init__()
+        self.teachers = _Table.create(out, "teachers.csv", HEADERS_CLEVER["teachers.csv"])
+        self.admins = _Table.create(out, "staff.csv", HEADERS_CLEVER["staff.csv"])
+        self.students = _Table.create(out, "students.csv", HEADERS_CLEVER["students.csv"])
+        # school ID -> (principal's name, email, the office phone)
+        self.principals: dict[str, tuple[str, str, str]] = {}
+
+    def staff(self, user: _User) -> None:
+        if user.role == "administrator":
+            self.principals[user.orgs] = (
+                f"{user.given} {user.family}",
+                user.email,
+                user.phone or user.sms,
+            )
+            self.admins.write((user.orgs, user.source_id, user.email, user.given, user.family,
+                               "Administration", "Principal", user.username))  # fmt: skip
+            return
+        self.teachers.write((user.orgs, user.source_id, user.identifier, "", user.email,
+                             user.given, user.middle, user.family, "Teacher", user.username))  # fmt: skip
+
+    def student(self, user: _User, demographics: tuple, guardians: list[Guardian]) -> None:
+        dob, sex, hispanic = demographics[3], demographics[4], demographics[11]
+        grade = GRADES.index(user.grades)
+        head = (user.orgs, user.source_id, user.identifier, "", user.family, user.middle,
+                user.given, user.grades, "F" if sex == "female" else "M",
+                str(int(SCHOOL_YEAR_ENDS) + len(GRADES) - 1 - grade), clever_dob(dob),
+                _clever_race(demographics), "Y" if hispanic == "true" else "N",
+                "", "", "", "", "", "", "", "", user.email)  # fmt: skip
+        # (relationship, type, name, phone, email, sis_id): one row each.
+        contacts = [
+            # One phone per contact: the one a OneRoster reader tries first (sms, then phone).
+            (*_CLEVER_CONTACT[g.role], clever_contact_name(g.given, g.family),
+             g.sms or g.phone, g.email, g.source_id)
+            for g in guardians
+        ]  # fmt: skip
+        if user.sms:
+            name = clever_contact_name(user.given, user.family)
+            contacts.append(("Self", "Other", name, user.sms, "", ""))
+        for contact in contacts or [("",) * 6]:  # a student without contacts: one plain row
+            self.students.write((*head, *contact, user.username, ""))
+
+    def parent(self, user: _User) -> None:
+        pass  # written with each of their students
+
+    def finish(self) -> dict[str, int]:
+        return {
+            "teachers.csv": self.teachers.close(),
+            "staff.csv": self.admins.close(),
+            "students.csv": self.students.close(),
+        }
+
+
+def _clever_school_rows(schools: list[School], org_rows, principals):
+    codes = {row[0]: row[5] for row in org_rows}
+    for school in schools:
+        name, email, phone = principals.get(school.source_id, ("", "", ""))
+        low, high = GRADES[school.grades.start], GRADES[school.grades.stop - 1]
+        yield (school.source_id, school.name, school.source_id, codes[school.source_id], low,
+               high, name, email, "", "", "CA", "", phone)  # fmt: skip
+
+
+def _clever_section_rows(titles, schools: list[School], problems: Problems):
+    for k, title in titles:
+        teachers = [] if problems.classes.get(k.source_id) == "no_teacher" else k.teachers
+        # A class has a teacher and at most one co-teacher (_assign_teachers).
+        first, second = (teachers + ["", ""])[:2]
+        term = TERMS[k.term]
+        yield (schools[k.school].source_id, k.source_id, first, second,
+               f"{k.course.code}-{k.section + 1:02d}", GRADES[k.course.grade], title,
+               k.course.code, str(k.period), k.course.subject, term[1],
+               _us_date(term[3]), _us_date(term[4]))  # fmt: skip
+
+
+def _us_date(iso: str) -> str:
+    return date.fromisoformat(iso).strftime("%m/%d/%Y")
+
+
+def _write_table(out: Path, name: str, header: tuple[str, ...], rows) -> int:
+    table = _Table.create(out, name, header)
+    for row in rows:
+        table.write(row)
+    return table.close()
+
+
 def _write_people(
-    out: Path,
+    sink: _Sink,
     rng: random.Random,
     phones: Phones,
     schools: list[School],
     slots: list[tuple[int, int]],
     households: list[list[int]],
     problems: Problems,
-) -> tuple[int, int]:
-    """users.csv (staff, students, parents) and demographics.csv; returns their row counts."""
-    users = _Table.create(out, "users.csv")
-    demographics = _Table.create(out, "demographics.csv")
-    _write_staff(users, rng, phones, schools, problems)
-    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spill:
-        parents = _Table(spill)
-        people = _People(rng, phones, schools, slots, problems, users, parents, demographics)
+) -> dict[str, int]:
+    """Staff, then students with their guardians; returns data rows per file written."""
+    with sink:
+        _write_staff(sink, rng, phones, schools, problems)
+        people = _People(rng, phones, schools, slots, problems, sink)
         for kids, guardian_count in households:
             people.household(kids, guardian_count)
-        spill.seek(0)
-        users.file.flush()
-        shutil.copyfileobj(spill, users.file)
-        users.rows += parents.rows
-    return users.close(), demographics.close()
+        return sink.finish()
 
 
 def _write_enrollments(
@@ -1398,18 +1831,23 @@ def _write_enrollments(
     by_group: dict[tuple[int, int], list[Klass]],
     groups: dict[tuple[int, int], list[int]],
     problems: Problems,
+    *,
+    clever: bool = False,
 ) -> int:
     """Teachers of each class, then each student in 7 classes of 7 different courses.
 
     Student p of a (school, grade) takes courses p, p+1, ..., p+6 (mod 8) and, within each
     course, the next section round-robin, so every section fills to about the same size.
+    Clever's enrollments.csv lists the students only: its teachers are in sections.csv.
     """
-    table = _Table.create(out, "enrollments.csv")
+    table = _Table.create(
+        out, "enrollments.csv", HEADERS_CLEVER["enrollments.csv"] if clever else None
+    )
     n = 0
     for (school_index, grade), classes in by_group.items():
         school_id = schools[school_index].source_id
         for k in classes:
-            if problems.classes.get(k.source_id) == "no_teacher":
+            if clever or problems.classes.get(k.source_id) == "no_teacher":
                 continue
             for i, teacher in enumerate(k.teachers):
                 n += 1
@@ -1430,6 +1868,9 @@ def _write_enrollments(
                 s = taken[c] % len(sections[c])
                 taken[c] += 1
                 n += 1
+                if clever:
+                    table.write((school_id, sections[c][s].source_id, sid))
+                    continue
                 table.write(
                     _enrollment_row(
                         n, sections[c][s].source_id, school_id, sid, "student", "false", terms[c][s]
@@ -1449,11 +1890,17 @@ def _give_one_student_many_guardians(rng: random.Random, households: list[list[i
 
 
 def generate_district(
-    *, students: int, seed: int, out: Path, problems: bool = True
+    *, students: int, seed: int, out: Path, problems: bool = True, format: str = "oneroster11"
 ) -> dict[str, int]:
-    """Write a OneRoster 1.1 bulk CSV district into `out`; return data rows per file name."""
+    """Write a district into `out` as `format` (one of FORMATS); return data rows per file.
+
+    The same arguments always give byte-identical files, and the three formats of one
+    district describe the same records (see the module docstring for what Clever leaves out).
+    """
     if students < 1:
         raise ValueError("students must be at least 1")
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     master = random.Random(seed)
     # One sub-generator per step, so tuning one step leaves the others' output unchanged.
     (
@@ -1485,19 +1932,38 @@ def generate_district(
         plan = _plan_problems(r_problems, students, parents, teachers, class_ids)
 
     out.mkdir(parents=True, exist_ok=True)
+    titles = _class_titles(r_titles, by_group, plan)
+    people = (r_people, Phones(r_phones), schools, slots, households, plan)
+    if format == "clever":
+        sink = _Clever(out)
+        counts = _write_people(sink, *people)
+        org_rows = list(_org_rows(r_orgs, schools))
+        schools_csv = _clever_school_rows(schools, org_rows, sink.principals)
+        return {
+            "schools.csv": _write_table(
+                out, "schools.csv", HEADERS_CLEVER["schools.csv"], schools_csv
+            ),
+            **counts,
+            "sections.csv": _write_table(
+                out,
+                "sections.csv",
+                HEADERS_CLEVER["sections.csv"],
+                _clever_section_rows(titles, schools, plan),
+            ),
+            "enrollments.csv": _write_enrollments(
+                out, schools, catalog, by_group, groups, plan, clever=True
+            ),
+        }
+
+    manifest = MANIFEST if format == "oneroster11" else MANIFEST_12
     counts = {
-        "manifest.csv": _write_simple(out, "manifest.csv", MANIFEST),
+        "manifest.csv": _write_simple(out, "manifest.csv", manifest),
         "orgs.csv": _write_simple(out, "orgs.csv", _org_rows(r_orgs, schools)),
         "academicSessions.csv": _write_simple(out, "academicSessions.csv", _session_rows()),
         "courses.csv": _write_simple(out, "courses.csv", _course_rows(catalog)),
-        "classes.csv": _write_simple(
-            out, "classes.csv", _class_rows(r_titles, schools, by_group, plan)
-        ),
+        "classes.csv": _write_simple(out, "classes.csv", _class_rows(titles, schools)),
     }
-    users, demographics = _write_people(
-        out, r_people, Phones(r_phones), schools, slots, households, plan
-    )
-    counts["users.csv"] = users
-    counts["demographics.csv"] = demographics
+    sink = _OneRoster11(out) if format == "oneroster11" else _OneRoster12(out)
+    counts.update(_write_people(sink, *people))
     counts["enrollments.csv"] = _write_enrollments(out, schools, catalog, by_group, groups, plan)
     return counts

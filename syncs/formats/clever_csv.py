@@ -1,0 +1,552 @@
+"""Clever SFTP CSV → Roster.
+
+Files: schools.csv, students.csv, teachers.csv, sections.csv, enrollments.csv (required),
+staff.csv (optional). Column order does not matter: headers are matched by normalized name
+and repaired or refused exactly as for OneRoster (`csvfiles.FileSpec`).
+
+How Clever's shape becomes canonical records:
+
+- **People.** Students (students.csv), teachers (teachers.csv) and staff (staff.csv, read as
+  role `administrator`). Rollcall keys people by one source ID, as OneRoster does, so an ID
+  used by two kinds of person (a Student_id that is also a Teacher_id) is a `duplicate_id`;
+  the first file read keeps it (teachers, then staff, then students).
+- **Several schools.** A teacher or staff member at several schools is listed once per
+  school with the same ID (?): such rows add schools. A repeat at the same school, or under
+  another name, is a `duplicate_id`. A teacher who is also in staff.csv under the same name
+  stays a teacher and gains the staff row's school.
+- **Contacts.** students.csv holds one contact per row (Contact_name, Contact_email,
+  Contact_phone, Contact_sis_id, ...); a student with several contacts has several rows.
+  The first row's student columns are used; a later row naming the student differently
+  (another name, or another birth date where both rows have one) is two students sharing an
+  ID: a `duplicate_id`, and that row is skipped. Every other row with any of Contact_name,
+  Contact_email, Contact_phone or Contact_sis_id filled is a contact: a parent, linked to
+  the row's student by a guardianship. See `contact_id` for contacts without a
+  Contact_sis_id. A contact listed under several students is one parent: the first
+  non-empty name and email are kept, and every phone given is kept (first one first).
+- **Self.** A row whose Contact_relationship is `Self` (Clever's value for the student's own
+  details) is not a parent: its phone becomes the student's phone (Clever's students.csv
+  has no phone column) and its email fills a missing Student_email.
+- **Contact names.** Clever sends one combined Contact_name. It is kept whole in
+  `given_name`, family name blank: no guess at where a given name ends ("Ana De la Cruz",
+  "Mary Ann Smith"), and a combined name counts as a name (DESIGN §4 `parent_name`).
+- **Sections.** Name: Course_name, else Name, else Section_number (Clever builds its own
+  display names from the course name too). Term: Term_name. Teacher_id and Teacher_2_id …
+  Teacher_10_id become teacher enrollments; the first one listed is primary.
+  enrollments.csv holds the students.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from sys import intern
+
+from syncs.errors import SyncFailure
+from syncs.findings import Finding
+from syncs.formats.csvfiles import FileSpec, Table, find_files, open_table
+from syncs.records import (
+    ClassRecord,
+    EnrollmentRecord,
+    PersonRecord,
+    Roster,
+    SchoolRecord,
+    Where,
+)
+
+SCHOOLS = FileSpec(
+    name="schools.csv",
+    kind="school",
+    columns=(
+        "School_id",
+        "School_name",
+        "School_number",
+        "State_id",
+        "Nces_id",
+        "Low_grade",
+        "High_grade",
+        "Principal",
+        "Principal_email",
+        "School_address",
+        "School_city",
+        "School_state",
+        "School_zip",
+        "School_phone",
+    ),
+    required=frozenset({"School_id", "School_name"}),
+    key_columns=("School_id",),
+)
+STUDENTS = FileSpec(
+    name="students.csv",
+    kind="person",
+    columns=(
+        "School_id",
+        "Student_id",
+        "Student_number",
+        "State_id",
+        "Last_name",
+        "Middle_name",
+        "First_name",
+        "Grade",
+        "Gender",
+        "Graduation_year",
+        "DOB",
+        "Race",
+        "Hispanic_Latino",
+        "Home_language",
+        "Ell_status",
+        "Frl_status",
+        "IEP_status",
+        "Student_street",
+        "Student_city",
+        "Student_state",
+        "Student_zip",
+        "Student_email",
+        "Contact_relationship",
+        "Contact_type",
+        "Contact_name",
+        "Contact_phone",
+        "Contact_phone_type",
+        "Contact_email",
+        "Contact_sis_id",
+        "Username",
+        "Password",
+    ),
+    required=frozenset({"School_id", "Student_id", "First_name", "Last_name"}),
+    important=frozenset(
+        {
+            "DOB",
+            "Grade",
+            "Student_email",
+            "Contact_relationship",
+            "Contact_name",
+            "Contact_phone",
+            "Contact_email",
+            "Contact_sis_id",
+        }
+    ),
+    aliases={"Date_of_birth": "DOB", "Birth_date": "DOB", "Birthdate": "DOB"},
+    key_columns=("Student_id",),
+)
+TEACHERS = FileSpec(
+    name="teachers.csv",
+    kind="person",
+    columns=(
+        "School_id",
+        "Teacher_id",
+        "Teacher_number",
+        "State_teacher_id",
+        "Teacher_email",
+        "First_name",
+        "Middle_name",
+        "Last_name",
+        "Title",
+        "Username",
+        "Password",
+    ),
+    required=frozenset({"School_id", "Teacher_id", "First_name", "Last_name"}),
+    important=frozenset({"Teacher_email"}),
+    key_columns=("Teacher_id",),
+)
+STAFF = FileSpec(
+    name="staff.csv",
+    kind="person",
+    columns=(
+        "School_id",
+        "Staff_id",
+        "Staff_email",
+        "First_name",
+        "Last_name",
+        "Department",
+        "Title",
+        "Username",
+        "Password",
+        "Role",
+    ),
+    required=frozenset({"School_id", "Staff_id", "First_name", "Last_name"}),
+    important=frozenset({"Staff_email"}),
+    key_columns=("Staff_id",),
+)
+# Teacher_id is the primary teacher; co-teachers follow in this order.
+TEACHER_COLUMNS = ("Teacher_id", *(f"Teacher_{n}_id" for n in range(2, 11)))
+SECTIONS = FileSpec(
+    name="sections.csv",
+    kind="class",
+    columns=(
+        "School_id",
+        "Section_id",
+        *TEACHER_COLUMNS,
+        "Name",
+        "Section_number",
+        "Grade",
+        "Course_name",
+        "Course_number",
+        "Course_description",
+        "Period",
+        "Subject",
+        "Term_name",
+        "Term_start",
+        "Term_end",
+    ),
+    required=frozenset({"School_id", "Section_id", "Teacher_id", "Term_name"}),
+    important=frozenset({"Course_name", "Section_number"}),
+    key_columns=("Section_id",),
+)
+# Where a section's name comes from, first non-empty wins.
+SECTION_NAME_COLUMNS = ("Course_name", "Name", "Section_number")
+ENROLLMENTS = FileSpec(
+    name="enrollments.csv",
+    kind="enrollment",
+    columns=("School_id", "Section_id", "Student_id"),
+    required=frozenset({"School_id", "Section_id", "Student_id"}),
+    key_columns=("Section_id", "Student_id"),
+)
+
+REQUIRED_FILES = (SCHOOLS, STUDENTS, TEACHERS, SECTIONS, ENROLLMENTS)
+OPTIONAL_FILES = (STAFF,)
+CONTACT_COLUMNS = ("Contact_name", "Contact_email", "Contact_phone", "Contact_sis_id")
+SELF = "self"  # Contact_relationship of a student's own details
+KNOWN_FILES = {spec.name for spec in REQUIRED_FILES + OPTIONAL_FILES}
+
+
+def contact_id(name: str, email: str, phone: str, student_id: str) -> str:
+    """A stable source ID for a contact sent without a Contact_sis_id.
+
+    A hash of the folded name and one device: the email (case-folded) if there is one,
+    else the phone's digits. So a parent listed under two siblings with the same name and
+    email (or, lacking an email, phone) is one parent, while two guardians who share a
+    household phone or email stay two people because their names differ. A contact with
+    neither email nor phone cannot be matched across students: it is one parent per
+    student. The same file always gives the same IDs; a changed name or email gives the
+    contact a new ID (Clever's own contact IDs behave the same way without a sis_id).
+    """
+    folded = " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    device = email.strip().casefold() or _phone_digits(phone) or f"student {student_id}"
+    digest = hashlib.sha256(f"{folded}\x1f{device}".encode()).hexdigest()
+    return f"contact:{digest[:20]}"
+
+
+def _phone_digits(phone: str) -> str:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
+
+
+class _Parser:
+    def __init__(self, files: dict[str, Path]) -> None:
+        self.files = files
+        self.roster = Roster(files=sorted(files))
+        self.findings: list[Finding] = []
+        self.clashes: set[str] = set()  # contact IDs already reported as taken
+
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+
+    def table(
+        self, spec: FileSpec, on_unreadable: Callable[[tuple[str, ...]], None] | None = None
+    ) -> Table:
+        """Open one file; `on_unreadable` gets the key of each row that cannot be read."""
+        return open_table(spec, self.files[spec.name], self.add, on_unreadable or (lambda _k: None))
+
+    def note_empty(self, table: Table, kind: str | None) -> None:
+        """Record a required file with a header and no rows (a guard input) and any
+        headers that matched nothing (diagnostics)."""
+        if kind and table.rows_read == 0:
+            self.roster.empty_files.setdefault(kind, table.spec.name)
+        if table.header.ignored:
+            self.roster.ignored_headers[table.spec.name] = table.header.ignored
+
+    def duplicate(self, spec: FileSpec, source_id: str, line: int, first: Where) -> None:
+        where = (
+            f"on line {first.line}"
+            if first.file == spec.name
+            else f"in {first.file} line {first.line}"
+        )
+        self.add(
+            Finding(
+                code="duplicate_id",
+                kind=spec.kind,
+                source_id=source_id,
+                file=spec.name,
+                line=line,
+                message=f"{spec.name} line {line} repeats ID {source_id} (first {where}).",
+            )
+        )
+
+    # -- files -------------------------------------------------------------------
+
+    def schools(self) -> None:
+        t = self.table(SCHOOLS)
+        sid, name = t.col("School_id"), t.col("School_name")
+        schools = self.roster.schools
+        for line, cells in t.rows():
+            school_id = cells[sid].strip()
+            if not school_id:
+                self._no_id(SCHOOLS, line, "School_id")
+                continue
+            schools.setdefault(school_id, SchoolRecord(school_id, cells[name].strip()))
+        self.note_empty(t, "schools")
+
+    def staff(self, spec: FileSpec, id_column: str, email_column: str, role: str) -> None:
+        """teachers.csv or staff.csv: one row per person and school."""
+        unreadable = self.roster.unreadable_people
+        t = self.table(spec, lambda key: unreadable.add(key[0]))
+        sid, school, email = t.col(id_column), t.col("School_id"), t.col(email_column)
+        given, family = t.col("First_name"), t.col("Last_name")
+        people = self.roster.people
+        for line, cells in t.rows():
+            source_id = intern(cells[sid].strip())
+            if not source_id:
+                self._no_id(spec, line, id_column)
+                continue
+            school_id = intern(cells[school].strip())
+            given_name, family_name = cells[given].strip(), cells[family].strip()
+            known = people.get(source_id)
+            if known is not None:
+                same = known.role in ("teacher", "administrator") and (
+                    known.given_name,
+                    known.family_name,
+                ) == (given_name, family_name)
+                if same and school_id and school_id not in known.school_ids:
+                    known.school_ids += (school_id,)  # the same person at another school
+                elif not same or known.where.file == spec.name:
+                    self.duplicate(spec, source_id, line, known.where)
+                # else: a teacher also listed in staff.csv stays a teacher
+                continue
+            people[source_id] = PersonRecord(
+                source_id=source_id,
+                role=role,
+                given_name=given_name,
+                family_name=family_name,
+                email=cells[email].strip() if email is not None else "",
+                school_ids=(school_id,) if school_id else (),
+                where=Where(spec.name, line),
+            )
+        self.note_empty(t, "people" if spec in REQUIRED_FILES else None)
+
+    def students(self) -> None:
+        """Students, and the contact each row carries."""
+        unreadable = self.roster.unreadable_people
+        t = self.table(STUDENTS, lambda key: unreadable.add(key[0]))
+        c = t.col
+        sid, school, given, family = (
+            c("Student_id"),
+            c("School_id"),
+            c("First_name"),
+            c("Last_name"),
+        )
+        dob_col, grade, email = c("DOB"), c("Grade"), c("Student_email")
+        contact_cols = [c(name) for name in CONTACT_COLUMNS if c(name) is not None]
+        # Positions of the contact columns and Contact_relationship (None when absent).
+        contact_pos = [c(name) for name in (*CONTACT_COLUMNS, "Contact_relationship")]
+        people = self.roster.people
+        for line, cells in t.rows():
+            source_id = intern(cells[sid].strip())
+            if not source_id:
+                self._no_id(STUDENTS, line, "Student_id")
+                continue
+            school_id = intern(cells[school].strip())
+            given_name, family_name = cells[given].strip(), cells[family].strip()
+            dob = cells[dob_col].strip() if dob_col is not None else ""
+            student = people.get(source_id)
+            if student is None:
+                student = people[source_id] = PersonRecord(
+                    source_id=source_id,
+                    role="student",
+                    given_name=given_name,
+                    family_name=family_name,
+                    email=cells[email].strip() if email is not None else "",
+                    dob=dob,
+                    grade=cells[grade].strip() if grade is not None else "",
+                    school_ids=(school_id,) if school_id else (),
+                    where=Where(STUDENTS.name, line),
+                )
+            elif (
+                student.role == "student"
+                and (student.given_name, student.family_name) == (given_name, family_name)
+                and (not dob or not student.dob or dob == student.dob)
+            ):
+                # Another contact row of the same student.
+                if school_id and school_id not in student.school_ids:
+                    student.school_ids += (school_id,)
+            else:
+                self.duplicate(STUDENTS, source_id, line, student.where)
+                continue
+            if any(cells[col].strip() for col in contact_cols):
+                values = [cells[pos].strip() if pos is not None else "" for pos in contact_pos]
+                self.contact(student, school_id, line, *values)
+        self.note_empty(t, "people")
+
+    def contact(
+        self,
+        student: PersonRecord,
+        school_id: str,
+        line: int,
+        name: str,
+        email: str,
+        phone: str,
+        sis_id: str,
+        relationship: str,
+    ) -> None:
+        """One contact row: a parent of `student`, or the student's own details (Self)."""
+        if relationship.casefold() == SELF or sis_id == student.source_id:
+            _add_phone(student, phone)
+            student.email = student.email or email
+            return
+        people = self.roster.people
+        parent_id = intern(sis_id) if sis_id else contact_id(name, email, phone, student.source_id)
+        parent = people.get(parent_id)
+        if parent is None:
+            parent = people[parent_id] = PersonRecord(
+                source_id=parent_id,
+                role="parent",
+                given_name=name,
+                email=email,
+                phone=phone,
+                school_ids=(school_id,) if school_id else (),
+                where=Where(STUDENTS.name, line),
+            )
+        elif parent.role != "parent":
+            if parent_id not in self.clashes:
+                self.clashes.add(parent_id)
+                self.add(
+                    Finding(
+                        code="duplicate_id",
+                        kind="person",
+                        source_id=parent_id,
+                        name=name,
+                        field="Contact_sis_id",
+                        value=sis_id,
+                        file=STUDENTS.name,
+                        line=line,
+                        school_id=school_id,
+                        message=f"{STUDENTS.name} line {line}: contact ID {parent_id} is "
+                        f"already the ID of a {parent.role} ({parent.where.file} line "
+                        f"{parent.where.line}); the contact was skipped.",
+                    )
+                )
+            return
+        else:
+            parent.given_name = parent.given_name or name
+            parent.email = parent.email or email
+            _add_phone(parent, phone)
+            if school_id and school_id not in parent.school_ids:
+                parent.school_ids += (school_id,)
+        self.roster.guardianships.add((parent_id, student.source_id))
+
+    def sections(self) -> None:
+        unreadable = self.roster.unreadable_classes
+        t = self.table(SECTIONS, lambda key: unreadable.add(key[0]))
+        name_cols = [t.col(n) for n in SECTION_NAME_COLUMNS if t.col(n) is not None]
+        if not name_cols:
+            raise SyncFailure(
+                "invalid_files",
+                f"{SECTIONS.name} has no Course_name or Section_number column, so sections "
+                "have no name. Add Course_name.",
+                {"file": SECTIONS.name, "header": "Course_name", "missing": ["Course_name"]},
+            )
+        sid, school, term = t.col("Section_id"), t.col("School_id"), t.col("Term_name")
+        teacher_cols = [t.col(n) for n in TEACHER_COLUMNS if t.col(n) is not None]
+        classes, enrollments = self.roster.classes, self.roster.enrollments
+        for line, cells in t.rows():
+            class_id = intern(cells[sid].strip())
+            if not class_id:
+                self._no_id(SECTIONS, line, "Section_id")
+                continue
+            if class_id in classes:
+                self.duplicate(SECTIONS, class_id, line, classes[class_id].where)
+                continue
+            classes[class_id] = ClassRecord(
+                source_id=class_id,
+                school_id=intern(cells[school].strip()),
+                name=next((cells[col].strip() for col in name_cols if cells[col].strip()), ""),
+                term=cells[term].strip(),
+                where=Where(SECTIONS.name, line),
+            )
+            teachers = dict.fromkeys(cells[col].strip() for col in teacher_cols)
+            teachers.pop("", None)
+            for n, teacher_id in enumerate(teachers):
+                teacher_id = intern(teacher_id)
+                enrollments[(class_id, teacher_id)] = EnrollmentRecord(
+                    class_id, teacher_id, "teacher", n == 0, SECTIONS.name, line
+                )
+        self.note_empty(t, "classes")
+
+    def enrollments(self) -> None:
+        t = self.table(ENROLLMENTS, self.roster.unreadable_enrollments.add)
+        section, student = t.col("Section_id"), t.col("Student_id")
+        enrollments = self.roster.enrollments
+        for line, cells in t.rows():
+            class_id, person_id = intern(cells[section].strip()), intern(cells[student].strip())
+            if not class_id or not person_id:
+                self._no_id(ENROLLMENTS, line, "Section_id and Student_id")
+                continue
+            key = (class_id, person_id)
+            if key not in enrollments:  # a teacher of the section keeps the teacher role
+                enrollments[key] = EnrollmentRecord(
+                    class_id, person_id, "student", False, ENROLLMENTS.name, line
+                )
+        self.note_empty(t, "enrollments")
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _no_id(self, spec: FileSpec, line: int, column: str) -> None:
+        self.add(
+            Finding(
+                code="invalid_row",
+                kind=spec.kind,
+                file=spec.name,
+                line=line,
+                message=f"{spec.name} line {line} has no {column}.",
+            )
+        )
+
+
+def _add_phone(person: PersonRecord, phone: str) -> None:
+    """Keep every phone given for a person, the first as `phone`, the rest as fallbacks."""
+    if not phone or phone == person.phone or phone in person.other_phones:
+        return
+    if person.phone:
+        person.other_phones += (phone,)
+    else:
+        person.phone = phone
+
+
+def _missing_files(files: dict[str, Path]) -> None:
+    missing = [spec.name for spec in REQUIRED_FILES if spec.name not in files]
+    if not missing:
+        return
+    csvs = sorted(name for name in files if name.endswith(".csv"))
+    guesses = {}
+    for name in missing:
+        near = difflib.get_close_matches(name, [c for c in csvs if c not in KNOWN_FILES], 1, 0.75)
+        if near:
+            guesses[name] = near[0]
+    shown = [
+        f"{name} (did you mean {guesses[name]}?)" if name in guesses else name for name in missing
+    ]
+    raise SyncFailure(
+        "invalid_files",
+        "Required Clever file(s) missing: "
+        + ", ".join(shown)
+        + ". Found: "
+        + (", ".join(csvs) or "no CSV files")
+        + ".",
+        {"missing_files": missing, "found_files": csvs, "suggestions": guesses},
+    )
+
+
+def parse(folder: Path) -> tuple[Roster, list[Finding]]:
+    """Parse a Clever SFTP CSV folder. Fails the run on missing files or bad headers."""
+    files = find_files(folder)
+    _missing_files(files)
+    p = _Parser(files)
+    p.schools()
+    p.staff(TEACHERS, "Teacher_id", "Teacher_email", "teacher")
+    if STAFF.name in files:
+        p.staff(STAFF, "Staff_id", "Staff_email", "administrator")
+    p.students()
+    p.sections()
+    p.enrollments()
+    return p.roster, p.findings
