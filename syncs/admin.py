@@ -1,16 +1,19 @@
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from syncs.admin_upload import UploadAdminMixin
+from syncs.clients.sftp import load_private_key
 from syncs.errors import SyncFailure
 from syncs.exports import PLANNED_ARCHIVE_HEADER, csv_lines
 from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncConfig, SyncRun
 from syncs.selectors import ISSUE_COLUMNS, issue_rows
 from syncs.services import sync_run_approve_archives, sync_run_create, sync_run_execute
+from syncs.sources import sftp as sftp_source
 
 
 def _table(header, rows):
@@ -49,6 +52,59 @@ class RecentRunsInline(admin.TabularInline):
     ordering = ("-created_at",)
 
 
+class SyncConfigAdminForm(forms.ModelForm):
+    """SFTP secrets are write-only: the page never shows them (not even as hidden values),
+    a blank field keeps the stored secret, and a box removes it."""
+
+    SECRETS = {"sftp_password": "SFTP password", "sftp_private_key": "SFTP private key"}
+
+    sftp_password = forms.CharField(
+        required=False, strip=False, widget=forms.PasswordInput(render_value=False)
+    )
+    sftp_private_key = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"})
+    )
+    clear_sftp_password = forms.BooleanField(
+        required=False, label="Remove the stored SFTP password"
+    )
+    clear_sftp_private_key = forms.BooleanField(
+        required=False, label="Remove the stored SFTP private key"
+    )
+
+    # No Meta: SyncConfigAdmin supplies the model and its fields, so a field added to
+    # SyncConfig shows up without being listed twice.
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label in self.SECRETS.items():
+            self.initial.pop(name, None)  # never sent to the browser
+            stored = bool(getattr(self.instance, name, ""))
+            self.fields[name].label = label
+            self.fields[name].help_text = (
+                "Set. Leave blank to keep it; type a new one to replace it."
+                if stored
+                else "Not set."
+            )
+
+    def clean_sftp_private_key(self):
+        text = self.cleaned_data["sftp_private_key"].strip()
+        if text:
+            try:
+                load_private_key(text)
+            except SyncFailure as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return text
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.SECRETS:
+            if cleaned.get(f"clear_{name}"):
+                cleaned[name] = ""
+            elif not cleaned.get(name):
+                cleaned[name] = getattr(self.instance, name, "")  # blank keeps the stored one
+        return cleaned
+
+
 @admin.register(SyncConfig)
 class SyncConfigAdmin(UploadAdminMixin, admin.ModelAdmin):
     list_display = (
@@ -64,7 +120,8 @@ class SyncConfigAdmin(UploadAdminMixin, admin.ModelAdmin):
     search_fields = ("name", "organization__name", "organization__slug")
     list_select_related = ("organization",)
     autocomplete_fields = ("organization",)
-    actions = ["run_now", "dry_run_now"]
+    form = SyncConfigAdminForm
+    actions = ["run_now", "dry_run_now", "test_sftp_connection"]
 
     @admin.display(description="Last run")
     def last_run(self, obj):
@@ -89,6 +146,13 @@ class SyncConfigAdmin(UploadAdminMixin, admin.ModelAdmin):
     @admin.action(description="Dry run now (apply nothing)")
     def dry_run_now(self, request, queryset):
         self._run(request, queryset, dry_run=True)
+
+    @admin.action(description="Test SFTP connection")
+    def test_sftp_connection(self, request, queryset):
+        for config in queryset:
+            report = sftp_source.test_connection(config)
+            level = messages.SUCCESS if report.ok else messages.ERROR
+            self.message_user(request, f"{config}: {report.message}", level)
 
 
 class SchoolSummaryInline(admin.TabularInline):

@@ -68,7 +68,10 @@ SOURCES: dict[str, Callable[[SyncConfig], AbstractContextManager[Path]]] = {
 
 
 def sync_run_create(
-    *, config: SyncConfig, trigger: str = Trigger.MANUAL, dry_run: bool = False,
+    *,
+    config: SyncConfig,
+    trigger: str = Trigger.MANUAL,
+    dry_run: bool = False,
     upload_path: str = "",
 ) -> SyncRun:
     """Queue a run of `config` (of uploaded files instead of its source, if given)."""

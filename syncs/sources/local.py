@@ -138,3 +138,13 @@ def extract_zip(archive: Path, dest: Path) -> list[str]:
         raise SyncFailure(
             "invalid_files", f"{archive.name} is not a readable zip ({exc}).", {}
         ) from exc
+
+
+def unpack_lone_zip(folder: Path) -> None:
+    """A folder holding one zip and no CSV files (a district dropping a zipped export on
+    its SFTP server) is read as that zip's contents, with the same checks as any zip."""
+    zips = [p for p in folder.iterdir() if p.suffix.lower() == ".zip"]
+    csvs = [p for p in folder.iterdir() if p.suffix.lower() == ".csv"]
+    if len(zips) == 1 and not csvs:
+        extract_zip(zips[0], folder)
+        zips[0].unlink()

@@ -1,8 +1,9 @@
-"""python manage.py sync_roster --org SLUG --path DIR_OR_ZIP [...]: one sync, inline."""
+"""python manage.py sync_roster --org SLUG (--path DIR_OR_ZIP | --source sftp ...): one sync, inline."""
 
 from __future__ import annotations
 
 import json
+import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -10,11 +11,18 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
 from rostering.models import Organization
-from syncs.models import RunStatus, SourceKind, SyncConfig
+from syncs.models import RosterFormat, RunStatus, SourceKind, SyncConfig
 from syncs.selectors import run_report
 from syncs.services import sync_run_create, sync_run_execute
 
 LOCAL_CONFIG_NAME = "Local files"
+SFTP_CONFIG_NAME = "SFTP"
+FORMATS = {
+    "auto": RosterFormat.AUTO,
+    "oneroster11": RosterFormat.ONEROSTER_1_1_CSV,
+    "oneroster12": RosterFormat.ONEROSTER_1_2_CSV,
+    "clever": RosterFormat.CLEVER_CSV,
+}
 
 
 def _bad(message: str) -> CommandError:
@@ -23,14 +31,41 @@ def _bad(message: str) -> CommandError:
 
 class Command(BaseCommand):
     help = (
-        "Sync an organization from OneRoster CSV files in a folder or zip, now. Creates the "
-        "organization and its local-files sync config when missing. Exit status: 0 when the "
-        "run succeeded, 1 when it failed, 2 on bad arguments."
+        "Sync an organization now, from roster files in a folder or zip (--path) or on an "
+        "SFTP server (--source sftp). Creates the organization and its sync config when "
+        "missing. Exit status: 0 when the run succeeded, 1 when it failed, 2 on bad arguments."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--org", required=True, help="Organization slug (created if new).")
-        parser.add_argument("--path", required=True, help="Folder or .zip of roster files.")
+        parser.add_argument(
+            "--source",
+            choices=["files", "sftp"],
+            default="files",
+            help="files: --path (default); sftp: the --host/--user/... options.",
+        )
+        parser.add_argument("--path", help="Folder or .zip of roster files (--source files).")
+        parser.add_argument(
+            "--format",
+            choices=list(FORMATS),
+            help="Roster format; detected from the files when left out.",
+        )
+        sftp = parser.add_argument_group("SFTP (--source sftp)")
+        sftp.add_argument("--host")
+        sftp.add_argument("--port", type=int, default=None, help="Default 22.")
+        sftp.add_argument("--user")
+        sftp.add_argument(
+            "--password",
+            help="Prefer the ROLLCALL_SFTP_PASSWORD environment variable: a command line "
+            "is visible to other users and kept in shell history.",
+        )
+        sftp.add_argument("--key-file", help="Private key file (OpenSSH or PEM).")
+        sftp.add_argument("--remote-dir", help="Folder on the server (default: the login folder).")
+        sftp.add_argument(
+            "--host-key",
+            help="Pin the server's host key fingerprint (SHA256:...). Without it, the first "
+            "connection records the key it is shown and says so.",
+        )
         parser.add_argument(
             "--schools", help="Comma-separated SIS school IDs to sync (exact, leading zeros kept)."
         )
@@ -44,9 +79,15 @@ class Command(BaseCommand):
         slug = opts["org"].strip()
         if not slug or slugify(slug) != slug:
             raise _bad(f"--org {slug!r} is not a valid slug (lower-case letters, digits, hyphens).")
-        path = Path(opts["path"]).expanduser()
-        if not path.exists():
-            raise _bad(f"--path {path} does not exist.")
+        path = None
+        if opts["source"] == "files":
+            if not opts["path"]:
+                raise _bad("--path is required (or use --source sftp).")
+            path = Path(opts["path"]).expanduser()
+            if not path.exists():
+                raise _bad(f"--path {path} does not exist.")
+        elif opts["path"]:
+            raise _bad("--path is for --source files; an SFTP sync takes --host and --user.")
         threshold = None
         if opts["threshold"] is not None:
             try:
@@ -64,18 +105,28 @@ class Command(BaseCommand):
         org, _ = Organization.objects.get_or_create(
             slug=slug, defaults={"name": slug.replace("-", " ").title()}
         )
-        config, _ = SyncConfig.objects.get_or_create(
-            organization=org,
-            name=LOCAL_CONFIG_NAME,
-            defaults={"source_kind": SourceKind.LOCAL_FILES},
-        )
-        config.path = str(path.resolve())
+        if path is not None:
+            config, _ = SyncConfig.objects.get_or_create(
+                organization=org,
+                name=LOCAL_CONFIG_NAME,
+                defaults={"source_kind": SourceKind.LOCAL_FILES},
+            )
+            config.path = str(path.resolve())
+        else:
+            config, _ = SyncConfig.objects.get_or_create(
+                organization=org, name=SFTP_CONFIG_NAME, defaults={"source_kind": SourceKind.SFTP}
+            )
+            self._sftp_settings(config, opts)
+        if opts["format"]:
+            config.format = FORMATS[opts["format"]]
         if schools is not None:
             config.school_ids = schools
         if threshold is not None:
             config.deletion_threshold = threshold
         config.full_clean()
         config.save()
+        if config.source_kind == SourceKind.SFTP and not config.sftp_host_key:
+            self._record_host_key(config)
 
         run = sync_run_execute(run=sync_run_create(config=config, dry_run=opts["dry_run"]))
         report = run_report(run)
@@ -85,6 +136,58 @@ class Command(BaseCommand):
             self._print(report)
         if run.status != RunStatus.SUCCEEDED:
             raise CommandError(run.message or "The sync failed.", returncode=1)
+
+    def _sftp_settings(self, config: SyncConfig, opts: dict) -> None:
+        """Apply the SFTP options; anything left out keeps what the config already has."""
+        password = opts["password"] or os.environ.get("ROLLCALL_SFTP_PASSWORD")
+        if opts["key_file"]:
+            try:
+                config.sftp_private_key = Path(opts["key_file"]).expanduser().read_text()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise _bad(f"--key-file cannot be read: {exc}.") from None
+        if password:
+            config.sftp_password = password
+        for option, field in (
+            ("host", "sftp_host"),
+            ("user", "sftp_username"),
+            ("remote_dir", "sftp_remote_dir"),
+            ("port", "sftp_port"),
+        ):
+            if opts[option] is not None:
+                setattr(config, field, opts[option])
+        if opts["host_key"]:
+            from syncs.clients.sftp import normalize_fingerprint
+
+            pinned = normalize_fingerprint(opts["host_key"])
+            if not pinned:
+                raise _bad(
+                    "--host-key must be a SHA256 fingerprint (SHA256:...), as ssh-keyscan "
+                    "| ssh-keygen -lf - prints it."
+                )
+            config.sftp_host_key = pinned
+        missing = [
+            name
+            for name, value in (("--host", config.sftp_host), ("--user", config.sftp_username))
+            if not value
+        ]
+        if not (config.sftp_password or config.sftp_private_key):
+            missing.append("--password or --key-file")
+        if missing:
+            raise _bad("An SFTP sync needs " + ", ".join(missing) + ".")
+
+    def _record_host_key(self, config: SyncConfig) -> None:
+        """First use: record the key the server shows, and say so (never silently)."""
+        from syncs.sources.sftp import test_connection
+
+        report = test_connection(config)
+        if not report.ok:
+            # The run that follows fails too (no pinned key); this says why.
+            self.stderr.write(f"SFTP connection test failed: {report.message}")
+        elif report.recorded:
+            self.stderr.write(
+                f"Recorded the SFTP server's host key {report.fingerprint} on first "
+                "connection. Confirm it with the district and pass --host-key next time."
+            )
 
     def _print(self, report: dict) -> None:
         r = report["run"]
