@@ -166,3 +166,22 @@ def test_delta_deletions_still_obey_the_threshold(sync, config, tmp_path):
     run = sync_run_execute(run=sync_run_create(config=config))
     assert run.failure_reason == "threshold"
     assert not Person.objects.filter(archived_at__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_a_format_set_on_the_config_wins_over_detection(sync, district, config, tmp_path):
+    district.write(tmp_path / "roster")
+    config.format = "clever_csv"
+    config.save()
+    run = sync_run_execute(run=sync_run_create(config=config))
+    assert run.failure_reason == "invalid_files"
+    assert "students.csv" in run.message  # read as Clever, whose files are missing
+
+
+def test_unrecognizable_files_fail_listing_what_was_found(tmp_path):
+    from syncs.errors import SyncFailure
+
+    (tmp_path / "export.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(SyncFailure, match="Found: export.csv") as exc:
+        detect(tmp_path)
+    assert exc.value.reason == "invalid_files"
