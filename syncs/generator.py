@@ -47,14 +47,17 @@ from itertools import accumulate
 from pathlib import Path
 from typing import NamedTuple
 
+from syncs.formats.clever_csv import ENROLLMENTS as CLEVER_ENROLLMENTS
 from syncs.formats.oneroster_csv import (
     CLASSES,
     COURSES,
     DEMOGRAPHICS,
     ENROLLMENTS,
     ORGS,
+    ROLES,
     SESSIONS,
     USERS,
+    USERS_12,
 )
 
 # ---------------------------------------------------------------------------
@@ -82,44 +85,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
 # columns are the 1.2 spec's, in the spec's order as summarized in
 # shared/reference/formats.md (the 1.1 columns that stay, the preferred names, pronouns,
 # userMasterIdentifier, and primaryOrgSourcedId last).
-HEADERS_12: dict[str, tuple[str, ...]] = {
-    "users.csv": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "enabledUser",
-        "username",
-        "userIds",
-        "givenName",
-        "familyName",
-        "middleName",
-        "preferredGivenName",
-        "preferredMiddleName",
-        "preferredFamilyName",
-        "pronouns",
-        "userMasterIdentifier",
-        "identifier",
-        "email",
-        "sms",
-        "phone",
-        "agentSourcedIds",
-        "grades",
-        "password",
-        "primaryOrgSourcedId",
-    ),
-    "roles.csv": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "userSourcedId",
-        "roleType",
-        "role",
-        "beginDate",
-        "endDate",
-        "orgSourcedId",
-        "userProfileSourcedId",
-    ),
-}
+# The 1.2 files the parser reads, with its own column lists.
+HEADERS_12: dict[str, tuple[str, ...]] = {"users.csv": USERS_12.columns, "roles.csv": ROLES.columns}
 # 1.2 has no plain `administrator` role; a school's administrator is a site administrator.
 ROLES_12 = {"administrator": "siteAdministrator"}
 
@@ -210,7 +177,7 @@ HEADERS_CLEVER: dict[str, tuple[str, ...]] = {
         "Term_start",
         "Term_end",
     ),
-    "enrollments.csv": ("School_id", "Section_id", "Student_id"),
+    "enrollments.csv": CLEVER_ENROLLMENTS.columns,
 }
 
 MANIFEST = (

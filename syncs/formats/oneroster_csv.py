@@ -205,7 +205,6 @@ USERS_12 = FileSpec(
         "grades",
         "password",
         "primaryOrgSourcedId",
-        "resourceSourcedIds",
     ),
     required=frozenset({"sourcedId", "givenName", "familyName"}),
     important=frozenset(
