@@ -12,6 +12,8 @@ class SourceKind(models.TextChoices):
     LOCAL_FILES = "local_files", "Files in a local folder or zip"
     UPLOAD = "upload", "Uploaded files"
     SFTP = "sftp", "SFTP server"
+    CLEVER_API = "clever_api", "Clever API v3.0"
+    ONEROSTER_API = "oneroster_api", "OneRoster REST API (ClassLink and others)"
 
 
 class RosterFormat(models.TextChoices):
@@ -19,6 +21,9 @@ class RosterFormat(models.TextChoices):
     ONEROSTER_1_1_CSV = "oneroster_1_1_csv", "OneRoster 1.1 CSV"
     ONEROSTER_1_2_CSV = "oneroster_1_2_csv", "OneRoster 1.2 CSV"
     CLEVER_CSV = "clever_csv", "Clever SFTP CSV"
+    # Written by the API sources (pages saved as JSON), never detected from files.
+    CLEVER_API_JSON = "clever_api_json", "Clever API v3.0 (JSON pages)"
+    ONEROSTER_JSON = "oneroster_json", "OneRoster REST (JSON pages)"
 
 
 def default_window_start():
@@ -67,6 +72,31 @@ class SyncConfig(models.Model):
     sftp_password = models.TextField(blank=True)
     sftp_private_key = models.TextField(blank=True, help_text="PEM/OpenSSH private key text.")
     sftp_remote_dir = models.CharField(max_length=1024, blank=True, default=".")
+    # API sources (Clever, OneRoster REST). The token and client secret are secrets.
+    api_url = models.CharField(
+        max_length=1024,
+        blank=True,
+        help_text="Base URL: https://api.clever.com for Clever; the OneRoster server's "
+        "base (…/ims/oneroster/v1p1 is added) for OneRoster REST.",
+    )
+    api_token = models.TextField(blank=True, help_text="Clever district token (bearer).")
+    oauth_version = models.CharField(
+        max_length=4,
+        blank=True,
+        default="1",
+        choices=[("1", "OAuth 1.0a"), ("2", "OAuth 2.0 client credentials")],
+    )
+    oauth_signature = models.CharField(
+        max_length=16,
+        blank=True,
+        default="HMAC-SHA256",
+        choices=[("HMAC-SHA256", "HMAC-SHA256"), ("HMAC-SHA1", "HMAC-SHA1")],
+    )
+    oauth_client_id = models.CharField(max_length=255, blank=True)
+    oauth_client_secret = models.TextField(blank=True)
+    oauth_token_url = models.CharField(
+        max_length=1024, blank=True, help_text="OAuth 2 token endpoint (defaults to {base}/token)."
+    )
     sftp_host_key = models.CharField(
         max_length=255,
         blank=True,

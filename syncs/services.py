@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from importlib import import_module
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ from syncs.models import (
     FailureReason,
     Issue,
     PlannedArchive,
+    RosterFormat,
     RunStatus,
     SchoolSummary,
     SourceKind,
@@ -60,7 +62,21 @@ from syncs.sources import local, sftp
 logger = logging.getLogger(__name__)
 
 Parser = Callable[[Path], tuple[Roster, list[Finding]]]
+
+
+def _api_source(module: str) -> Callable[[SyncConfig], AbstractContextManager[Path]]:
+    """An API source: `module.fetch(config)` saves the pages it reads into a folder."""
+    return lambda config: import_module(module).fetch(config)
+
+
+# An API source always yields its own format; files are detected (or set on the config).
+SOURCE_FORMATS = {
+    SourceKind.CLEVER_API: RosterFormat.CLEVER_API_JSON,
+    SourceKind.ONEROSTER_API: RosterFormat.ONEROSTER_JSON,
+}
 SOURCES: dict[str, Callable[[SyncConfig], AbstractContextManager[Path]]] = {
+    SourceKind.CLEVER_API: _api_source("syncs.sources.clever_api"),
+    SourceKind.ONEROSTER_API: _api_source("syncs.sources.oneroster_api"),
     SourceKind.LOCAL_FILES: lambda config: local.fetch(config.path),
     SourceKind.UPLOAD: lambda config: local.fetch(config.path),
     SourceKind.SFTP: lambda config: sftp.fetch(config),
@@ -173,7 +189,10 @@ def _execute(s: _Run) -> None:
     )
     with s.stage(Stage.FETCH), source as folder:
         with s.stage(Stage.PARSE):
-            roster, found = formats.parse(folder, config.format)
+            fmt = "auto" if run.upload_path else config.format
+            if not run.upload_path and config.source_kind in SOURCE_FORMATS:
+                fmt = SOURCE_FORMATS[config.source_kind]
+            roster, found = formats.parse(folder, fmt)
             s.findings += found
 
     if roster.delta:

@@ -21,6 +21,9 @@ PARSERS = {
     "oneroster_1_1_csv": "syncs.formats.oneroster_csv",
     "oneroster_1_2_csv": "syncs.formats.oneroster12_csv",
     "clever_csv": "syncs.formats.clever_csv",
+    # Pages the API sources saved as JSON files.
+    "clever_api_json": "syncs.formats.clever_api",
+    "oneroster_json": "syncs.formats.oneroster_json",
 }
 
 

@@ -1,0 +1,141 @@
+"""HTTP for the API sources (Clever, OneRoster REST).
+
+One session factory: every request has connect and read timeouts (requests has none by
+default), GETs are retried a bounded number of times on 429 and 5xx with backoff,
+`Retry-After` is honoured but capped below the worker's timeout, and Clever's
+`X-RateLimit-Reset` stands in when `Retry-After` is missing. Failures become the run's
+failure reasons: 401/403 `credentials`, anything else that stops a pull
+`source_unavailable`. Tokens travel in headers, never in URLs, so URLs may be logged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from syncs.errors import SyncFailure
+
+TIMEOUT = (3.05, 60)  # connect, read (seconds)
+RETRY_AFTER_MAX = 120  # seconds: a server must not park a sync for hours
+RETRIES = 5
+USER_AGENT = "Rollcall roster sync"
+
+
+class RateLimitRetry(Retry):
+    """Retry that also understands Clever's `X-RateLimit-Reset` (epoch seconds)."""
+
+    def get_retry_after(self, response) -> float | None:
+        seconds = super().get_retry_after(response)
+        if seconds is None:
+            reset = response.headers.get("X-RateLimit-Reset")
+            if reset:
+                try:
+                    seconds = max(0.0, float(reset) - time.time())
+                except ValueError:
+                    seconds = None
+        if seconds is not None:
+            seconds = min(seconds, self.retry_after_max or RETRY_AFTER_MAX)
+        return seconds
+
+
+class _TimeoutSession(requests.Session):
+    def request(self, method, url, **kwargs):
+        kwargs.setdefault("timeout", TIMEOUT)
+        return super().request(method, url, **kwargs)
+
+
+def new_session(*, retries: int = RETRIES, backoff: float = 0.5) -> requests.Session:
+    retry = RateLimitRetry(
+        total=retries,
+        backoff_factor=backoff,
+        backoff_jitter=0.5,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=frozenset({"GET"}),
+        respect_retry_after_header=True,
+        retry_after_max=RETRY_AFTER_MAX,
+        raise_on_status=False,
+    )
+    session = _TimeoutSession()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def check_url(url: str) -> str:
+    """The base URL, or fail: HTTPS everywhere except loopback (tests and local fakes)."""
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise SyncFailure("source_unavailable", f"{url!r} is not an http(s) URL.", {"url": url})
+    if parts.scheme == "http" and not _loopback(host):
+        raise SyncFailure(
+            "source_unavailable",
+            f"{url} uses plain HTTP; only https:// is allowed (plain HTTP only to 127.0.0.1).",
+            {"url": url},
+        )
+    return url.strip().rstrip("/")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class NotFound(SyncFailure):
+    """A 404: fatal for a required collection, skippable for an optional one."""
+
+
+def get_json(session: requests.Session, url: str, *, what: str, **kwargs: Any) -> Any:
+    """GET `url` and decode its JSON, or fail the run saying what could not be read."""
+    try:
+        response = session.get(url, **kwargs)
+    except requests.Timeout as exc:
+        raise SyncFailure(
+            "source_unavailable",
+            f"{what}: the server did not answer in time.",
+            {"url": url, "error": type(exc).__name__},
+        ) from exc
+    except requests.RequestException as exc:
+        raise SyncFailure(
+            "source_unavailable",
+            f"{what}: the server could not be reached ({type(exc).__name__}).",
+            {"url": url},
+        ) from exc
+    status = response.status_code
+    if status in (401, 403):
+        raise SyncFailure(
+            "credentials",
+            f"{what}: the server refused the credentials (HTTP {status}). Check the token or "
+            "client ID and secret, and that the district still shares its data.",
+            {"url": url, "status": status},
+        )
+    if status == 404:
+        raise NotFound("source_unavailable", f"{what}: not found (HTTP 404).", {"url": url})
+    if status >= 400:
+        raise SyncFailure(
+            "source_unavailable",
+            f"{what}: the server answered HTTP {status}"
+            + (" after retries" if status == 429 or status >= 500 else "")
+            + "; nothing was changed.",
+            {"url": url, "status": status},
+        )
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise SyncFailure(
+            "source_unavailable",
+            f"{what}: the answer is not JSON (a malformed page); nothing was changed.",
+            {"url": url},
+        ) from exc
