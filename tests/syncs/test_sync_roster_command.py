@@ -135,3 +135,53 @@ def test_process_exit_codes_and_no_traceback(tmp_path):
     )
     assert bad.returncode == 2
     assert "does not exist" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--source", "clever", "--token", "t"], "--url is required"),
+        (
+            ["--source", "clever", "--url", "http://api.clever.example.org", "--token", "t"],
+            "plain HTTP",
+        ),
+        (["--source", "clever", "--url", "https://api.clever.com"], "--token"),
+        (
+            ["--source", "oneroster", "--url", "https://or.example.org", "--client-id", "c"],
+            "--client-secret",
+        ),
+        (
+            [
+                "--source",
+                "oneroster",
+                "--url",
+                "ftp://or.example.org",
+                "--client-id",
+                "c",
+                "--client-secret",
+                "s",
+            ],
+            "not an http(s) URL",
+        ),
+        (
+            [
+                "--source",
+                "clever",
+                "--url",
+                "https://api.clever.com",
+                "--token",
+                "t",
+                "--path",
+                ".",
+            ],
+            "--path is for --source files",
+        ),
+    ],
+)
+def test_exit_code_2_on_bad_api_source_arguments(args, says):
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as exc:
+        call_command("sync_roster", "--org", "demo", *args, stdout=out, stderr=err)
+    assert exc.value.returncode == 2
+    assert says in str(exc.value)

@@ -17,6 +17,10 @@ from syncs.services import sync_run_create, sync_run_execute
 
 LOCAL_CONFIG_NAME = "Local files"
 SFTP_CONFIG_NAME = "SFTP"
+API_CONFIGS = {  # --source -> (config name, source kind)
+    "clever": ("Clever API", SourceKind.CLEVER_API),
+    "oneroster": ("OneRoster API", SourceKind.ONEROSTER_API),
+}
 FORMATS = {
     "auto": RosterFormat.AUTO,
     "oneroster11": RosterFormat.ONEROSTER_1_1_CSV,
@@ -40,9 +44,10 @@ class Command(BaseCommand):
         parser.add_argument("--org", required=True, help="Organization slug (created if new).")
         parser.add_argument(
             "--source",
-            choices=["files", "sftp"],
+            choices=["files", "sftp", "clever", "oneroster"],
             default="files",
-            help="files: --path (default); sftp: the --host/--user/... options.",
+            help="files: --path (default); sftp: the --host/--user/... options; clever and "
+            "oneroster: --url with a token or OAuth client.",
         )
         parser.add_argument("--path", help="Folder or .zip of roster files (--source files).")
         parser.add_argument(
@@ -50,6 +55,20 @@ class Command(BaseCommand):
             choices=list(FORMATS),
             help="Roster format; detected from the files when left out.",
         )
+        api = parser.add_argument_group("APIs (--source clever | oneroster)")
+        api.add_argument("--url", help="Base URL (https; plain http only to 127.0.0.1).")
+        api.add_argument("--token", help="Clever district token (or ROLLCALL_API_TOKEN).")
+        api.add_argument("--client-id", help="OneRoster OAuth client ID.")
+        api.add_argument(
+            "--client-secret", help="OneRoster OAuth client secret (or ROLLCALL_CLIENT_SECRET)."
+        )
+        api.add_argument("--oauth", choices=["1", "2"], help="OAuth 1.0a (default) or 2.0.")
+        api.add_argument(
+            "--signature",
+            choices=["HMAC-SHA256", "HMAC-SHA1"],
+            help="OAuth 1.0a signature method (default HMAC-SHA256).",
+        )
+        api.add_argument("--token-url", help="OAuth 2 token endpoint (default {url}/token).")
         sftp = parser.add_argument_group("SFTP (--source sftp)")
         sftp.add_argument("--host")
         sftp.add_argument("--port", type=int, default=None, help="Default 22.")
@@ -87,7 +106,7 @@ class Command(BaseCommand):
             if not path.exists():
                 raise _bad(f"--path {path} does not exist.")
         elif opts["path"]:
-            raise _bad("--path is for --source files; an SFTP sync takes --host and --user.")
+            raise _bad(f"--path is for --source files, not --source {opts['source']}.")
         threshold = None
         if opts["threshold"] is not None:
             try:
@@ -112,11 +131,17 @@ class Command(BaseCommand):
                 defaults={"source_kind": SourceKind.LOCAL_FILES},
             )
             config.path = str(path.resolve())
-        else:
+        elif opts["source"] == "sftp":
             config, _ = SyncConfig.objects.get_or_create(
                 organization=org, name=SFTP_CONFIG_NAME, defaults={"source_kind": SourceKind.SFTP}
             )
             self._sftp_settings(config, opts)
+        else:
+            name, kind = API_CONFIGS[opts["source"]]
+            config, _ = SyncConfig.objects.get_or_create(
+                organization=org, name=name, defaults={"source_kind": kind}
+            )
+            self._api_settings(config, opts)
         if opts["format"]:
             config.format = FORMATS[opts["format"]]
         if schools is not None:
@@ -136,6 +161,42 @@ class Command(BaseCommand):
             self._print(report)
         if run.status != RunStatus.SUCCEEDED:
             raise CommandError(run.message or "The sync failed.", returncode=1)
+
+    def _api_settings(self, config: SyncConfig, opts: dict) -> None:
+        """Apply the API options; anything left out keeps what the config already has."""
+        from syncs.clients.http import check_url
+        from syncs.errors import SyncFailure
+
+        if opts["url"]:
+            try:
+                config.api_url = check_url(opts["url"])
+            except SyncFailure as exc:
+                raise _bad(f"--url: {exc.message}") from None
+        if not config.api_url:
+            raise _bad("--url is required for an API source.")
+        if opts["source"] == "clever":
+            token = opts["token"] or os.environ.get("ROLLCALL_API_TOKEN")
+            if token:
+                config.api_token = token
+            if not config.api_token:
+                raise _bad("A Clever sync needs --token (or ROLLCALL_API_TOKEN).")
+            return
+        secret = opts["client_secret"] or os.environ.get("ROLLCALL_CLIENT_SECRET")
+        for option, field in (
+            ("client_id", "oauth_client_id"),
+            ("oauth", "oauth_version"),
+            ("signature", "oauth_signature"),
+            ("token_url", "oauth_token_url"),
+        ):
+            if opts[option]:
+                setattr(config, field, opts[option])
+        if secret:
+            config.oauth_client_secret = secret
+        if not (config.oauth_client_id and config.oauth_client_secret):
+            raise _bad(
+                "A OneRoster sync needs --client-id and --client-secret "
+                "(or ROLLCALL_CLIENT_SECRET)."
+            )
 
     def _sftp_settings(self, config: SyncConfig, opts: dict) -> None:
         """Apply the SFTP options; anything left out keeps what the config already has."""
