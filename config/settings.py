@@ -4,9 +4,11 @@ The defaults are the embedded set-up: SQLite in WAL mode under var/, no other se
 Production differs only through environment variables (DATABASE_URL, REDIS_URL, ...).
 """
 
+import os
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
@@ -36,6 +38,52 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _field_encryption_keys() -> list[str]:
+    """Fernet keys for secrets at rest (syncs.fields): the first encrypts, all decrypt.
+
+    FIELD_ENCRYPTION_KEYS (comma-separated) or FIELD_ENCRYPTION_KEYS_FILE (one per line or
+    comma-separated). Kept apart from SECRET_KEY, so rotating one leaves the other alone.
+    """
+    raw = env.str("FIELD_ENCRYPTION_KEYS", default="")
+    source = "FIELD_ENCRYPTION_KEYS"
+    if not raw and env.str("FIELD_ENCRYPTION_KEYS_FILE", default=""):
+        source = env.str("FIELD_ENCRYPTION_KEYS_FILE")
+        try:
+            raw = Path(source).read_text()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS_FILE: {exc}") from exc
+    if not raw:
+        # Local installs: one key generated under var/, like SECRET_KEY above.
+        if env.bool("ROLLCALL_REQUIRE_SECRET_KEY", default=False):
+            raise ImproperlyConfigured(
+                "FIELD_ENCRYPTION_KEYS is not set. Generate one with: python -c "
+                '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+            )
+        path = VAR_DIR / "field_keys"
+        source = str(path)
+        if not path.exists():
+            VAR_DIR.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(Fernet.generate_key().decode() + "\n")
+        raw = path.read_text()
+    keys = [k.strip() for k in raw.replace("\n", ",").split(",") if k.strip()]
+    if not keys:
+        raise ImproperlyConfigured(f"{source} holds no key.")
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError as exc:  # binascii.Error is a ValueError
+            raise ImproperlyConfigured(
+                f"{source}: key {number} of {len(keys)} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes, as Fernet.generate_key() makes)."
+            ) from exc
+    return keys
+
+
+FIELD_ENCRYPTION_KEYS = _field_encryption_keys()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -1,10 +1,13 @@
 """Test settings: only what tests need differs from config/settings.py."""
 
+from cryptography.fernet import Fernet
 from django.core.management.utils import get_random_secret_key
 
 from config.settings import *  # noqa: F403
 
 SECRET_KEY = get_random_secret_key()
+# Fresh keys per test session (first encrypts); tests override them to check rotation.
+FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode() for _ in range(2)]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

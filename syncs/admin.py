@@ -53,10 +53,16 @@ class RecentRunsInline(admin.TabularInline):
 
 
 class SyncConfigAdminForm(forms.ModelForm):
-    """SFTP secrets are write-only: the page never shows them (not even as hidden values),
-    a blank field keeps the stored secret, and a box removes it."""
+    """Secrets (SFTP password and key, API token, OAuth client secret) are write-only: the
+    page never shows them (not even as hidden values), a blank field keeps the stored
+    secret, and a box removes it."""
 
-    SECRETS = {"sftp_password": "SFTP password", "sftp_private_key": "SFTP private key"}
+    SECRETS = {
+        "sftp_password": "SFTP password",
+        "sftp_private_key": "SFTP private key",
+        "api_token": "API token",
+        "oauth_client_secret": "OAuth client secret",
+    }
 
     sftp_password = forms.CharField(
         required=False, strip=False, widget=forms.PasswordInput(render_value=False)
@@ -69,6 +75,16 @@ class SyncConfigAdminForm(forms.ModelForm):
     )
     clear_sftp_private_key = forms.BooleanField(
         required=False, label="Remove the stored SFTP private key"
+    )
+    api_token = forms.CharField(
+        required=False, strip=True, widget=forms.PasswordInput(render_value=False)
+    )
+    oauth_client_secret = forms.CharField(
+        required=False, strip=True, widget=forms.PasswordInput(render_value=False)
+    )
+    clear_api_token = forms.BooleanField(required=False, label="Remove the stored API token")
+    clear_oauth_client_secret = forms.BooleanField(
+        required=False, label="Remove the stored OAuth client secret"
     )
 
     # No Meta: SyncConfigAdmin supplies the model and its fields, so a field added to

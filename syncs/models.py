@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from syncs.fields import EncryptedTextField
+
 
 class SourceKind(models.TextChoices):
     LOCAL_FILES = "local_files", "Files in a local folder or zip"
@@ -69,8 +71,8 @@ class SyncConfig(models.Model):
     sftp_host = models.CharField(max_length=255, blank=True)
     sftp_port = models.PositiveIntegerField(default=22)
     sftp_username = models.CharField(max_length=255, blank=True)
-    sftp_password = models.TextField(blank=True)
-    sftp_private_key = models.TextField(blank=True, help_text="PEM/OpenSSH private key text.")
+    sftp_password = EncryptedTextField(blank=True)
+    sftp_private_key = EncryptedTextField(blank=True, help_text="PEM/OpenSSH private key text.")
     sftp_remote_dir = models.CharField(max_length=1024, blank=True, default=".")
     # API sources (Clever, OneRoster REST). The token and client secret are secrets.
     api_url = models.CharField(
@@ -79,7 +81,7 @@ class SyncConfig(models.Model):
         help_text="Base URL: https://api.clever.com for Clever; the OneRoster server's "
         "base (…/ims/oneroster/v1p1 is added) for OneRoster REST.",
     )
-    api_token = models.TextField(blank=True, help_text="Clever district token (bearer).")
+    api_token = EncryptedTextField(blank=True, help_text="Clever district token (bearer).")
     oauth_version = models.CharField(
         max_length=4,
         blank=True,
@@ -93,7 +95,7 @@ class SyncConfig(models.Model):
         choices=[("HMAC-SHA256", "HMAC-SHA256"), ("HMAC-SHA1", "HMAC-SHA1")],
     )
     oauth_client_id = models.CharField(max_length=255, blank=True)
-    oauth_client_secret = models.TextField(blank=True)
+    oauth_client_secret = EncryptedTextField(blank=True)
     oauth_token_url = models.CharField(
         max_length=1024, blank=True, help_text="OAuth 2 token endpoint (defaults to {base}/token)."
     )
