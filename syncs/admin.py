@@ -12,8 +12,12 @@ from syncs.errors import SyncFailure
 from syncs.exports import PLANNED_ARCHIVE_HEADER, csv_lines
 from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncConfig, SyncRun
 from syncs.selectors import ISSUE_COLUMNS, issue_rows
-from syncs.services import sync_run_approve_archives, sync_run_create, sync_run_execute
-from syncs.sources import sftp as sftp_source
+from syncs.services import (
+    sync_config_test_connection,
+    sync_run_approve_archives,
+    sync_run_create,
+    sync_run_execute,
+)
 
 
 def _table(header, rows):
@@ -137,7 +141,7 @@ class SyncConfigAdmin(UploadAdminMixin, admin.ModelAdmin):
     list_select_related = ("organization",)
     autocomplete_fields = ("organization",)
     form = SyncConfigAdminForm
-    actions = ["run_now", "dry_run_now", "test_sftp_connection"]
+    actions = ["run_now", "dry_run_now", "test_connection"]
 
     @admin.display(description="Last run")
     def last_run(self, obj):
@@ -163,10 +167,10 @@ class SyncConfigAdmin(UploadAdminMixin, admin.ModelAdmin):
     def dry_run_now(self, request, queryset):
         self._run(request, queryset, dry_run=True)
 
-    @admin.action(description="Test SFTP connection")
-    def test_sftp_connection(self, request, queryset):
+    @admin.action(description="Test connection (SFTP, Clever, OneRoster)")
+    def test_connection(self, request, queryset):
         for config in queryset:
-            report = sftp_source.test_connection(config)
+            report = sync_config_test_connection(config=config)
             level = messages.SUCCESS if report.ok else messages.ERROR
             self.message_user(request, f"{config}: {report.message}", level)
 

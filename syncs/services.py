@@ -83,6 +83,26 @@ SOURCES: dict[str, Callable[[SyncConfig], AbstractContextManager[Path]]] = {
 }
 
 
+CONNECTION_TESTS = {
+    SourceKind.SFTP: "syncs.sources.sftp",
+    SourceKind.CLEVER_API: "syncs.sources.clever_api",
+    SourceKind.ONEROSTER_API: "syncs.sources.oneroster_api",
+}
+
+
+def sync_config_test_connection(*, config: SyncConfig):
+    """Connect to the config's source and say what a sync would find (a ConnectionReport)."""
+    from syncs.sources.sftp import ConnectionReport
+
+    module = CONNECTION_TESTS.get(config.source_kind)
+    if module is None:
+        return ConnectionReport(
+            ok=False,
+            message=f"{config.get_source_kind_display()} have no connection to test.",
+        )
+    return import_module(module).test_connection(config)
+
+
 def sync_run_create(
     *,
     config: SyncConfig,

@@ -537,3 +537,44 @@ def test_next_link_to_another_host_is_refused_so_the_token_stays_home():
     with pytest.raises(SyncFailure) as failure:
         clever_api._resolve(base, "https://evil.example/v3.0/users", "users")
     assert failure.value.reason == "source_unavailable"
+
+
+def test_admin_test_connection_action_reaches_clever(admin_client, clever_config, fake):
+    from django.urls import reverse
+
+    fake.token = clever_config.api_token = "district-token-0123456789abcdef"
+    clever_config.save()
+    response = admin_client.post(
+        reverse("admin:syncs_syncconfig_changelist"),
+        {"action": "test_connection", "_selected_action": [clever_config.pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "#DEMO_DISTRICT" in page
+    assert fake.token not in page
+
+
+def test_sync_roster_source_clever_end_to_end(clever_config, fake, fast_retries, monkeypatch):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    fake.token = "cli-token-0123456789abcdef"
+    monkeypatch.setenv("ROLLCALL_API_TOKEN", fake.token)
+    out = StringIO()
+    call_command(
+        "sync_roster",
+        "--org",
+        "cli-demo",
+        "--source",
+        "clever",
+        "--url",
+        clever_config.api_url,
+        "--json",
+        stdout=out,
+    )
+    report = json.loads(out.getvalue())
+    assert report["run"]["status"] == "succeeded"
+    assert report["counts"]["classes"]["created"] == 378
+    assert fake.token not in out.getvalue()

@@ -414,7 +414,7 @@ def test_admin_action_test_sftp_connection_records_the_key_and_reports(
     SyncConfig.objects.filter(pk=sftp_config.pk).update(sftp_host_key="")
     response = admin_client.post(
         reverse("admin:syncs_syncconfig_changelist"),
-        {"action": "test_sftp_connection", "_selected_action": [sftp_config.pk]},
+        {"action": "test_connection", "_selected_action": [sftp_config.pk]},
         follow=True,
     )
     shown = [(m.level_tag, m.message) for m in response.context["messages"]]
@@ -428,7 +428,7 @@ def test_admin_action_test_sftp_connection_reports_a_failure_as_an_error(admin_c
     SyncConfig.objects.filter(pk=sftp_config.pk).update(sftp_password="Wr0ng-Secret!")
     response = admin_client.post(
         reverse("admin:syncs_syncconfig_changelist"),
-        {"action": "test_sftp_connection", "_selected_action": [sftp_config.pk]},
+        {"action": "test_connection", "_selected_action": [sftp_config.pk]},
         follow=True,
     )
     shown = [(m.level_tag, m.message) for m in response.context["messages"]]
