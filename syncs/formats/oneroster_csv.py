@@ -14,7 +14,7 @@ from pathlib import Path
 from sys import intern
 
 from syncs.errors import SyncFailure
-from syncs.findings import Finding
+from syncs.findings import Finding, person_finding
 from syncs.formats.csvfiles import FileSpec, Table, find_files, open_table
 from syncs.records import (
     ROLE_RANK,
@@ -261,6 +261,24 @@ ENROLLMENT_ROLES = {"teacher": "teacher", "student": "student"}
 DELETED = {"tobedeleted", "inactive"}
 
 
+def link_agents(roster: Roster, agent_ids: dict[str, list[str]]) -> list[tuple[PersonRecord, str]]:
+    """Guardian links from OneRoster agent lists, given on the student, the guardian, or
+    both. Returns (owner, reference) for each agent that is no one in the roster."""
+    people, unknown = roster.people, []
+    for owner_id, others in agent_ids.items():
+        owner = people[owner_id]
+        for other_id in others:
+            other = people.get(other_id)
+            if other is None:
+                if other_id not in roster.unreadable_people:
+                    unknown.append((owner, other_id))
+            elif owner.role == "student" and other.role == "parent":
+                roster.guardianships.add((other_id, owner_id))
+            elif owner.role == "parent" and other.role == "student":
+                roster.guardianships.add((owner_id, other_id))
+    return unknown
+
+
 def _first(cells: list[str], *columns: int | None) -> str:
     """The first non-blank of `columns` (a preferred name, then the legal one)."""
     for col in columns:
@@ -487,19 +505,8 @@ class _Parser:
         )
 
     def link_guardians(self, agent_ids: dict[str, list[str]]) -> None:
-        people = self.roster.people
-        for owner_id, others in agent_ids.items():
-            owner = people[owner_id]
-            for other_id in others:
-                other = people.get(other_id)
-                if other is None:
-                    if other_id not in self.roster.unreadable_people:
-                        self._unknown(USERS, owner, "agentSourcedIds", other_id, "user")
-                    continue
-                if owner.role == "student" and other.role == "parent":
-                    self.roster.guardianships.add((other_id, owner_id))
-                elif owner.role == "parent" and other.role == "student":
-                    self.roster.guardianships.add((owner_id, other_id))
+        for owner, ref in link_agents(self.roster, agent_ids):
+            self._unknown(USERS, owner, "agentSourcedIds", ref, "user")
 
     def classes(self, terms: dict[str, str]) -> None:
         unreadable = self.roster.unreadable_classes
@@ -585,18 +592,13 @@ class _Parser:
         self, spec: FileSpec, owner: PersonRecord, column: str, ref: str, what: str
     ) -> None:
         self.add(
-            Finding(
-                code="unknown_reference",
-                kind="person",
-                source_id=owner.source_id,
-                name=owner.name,
-                field=column,
-                value=ref,
-                file=spec.name,
-                line=owner.where.line,
-                school_id=owner.school_ids[0] if owner.school_ids else "",
-                message=f"{spec.name} line {owner.where.line}: {column} names {what} "
-                f"{ref}, who is not in users.csv.",
+            person_finding(
+                owner,
+                "unknown_reference",
+                f"{spec.name} line {owner.where.line}: {column} names {what} {ref}, who is "
+                "not in users.csv.",
+                column,
+                ref,
             )
         )
 

@@ -19,12 +19,13 @@ from sys import intern
 from typing import Any
 
 from syncs.errors import SyncFailure
-from syncs.findings import Finding
+from syncs.findings import Finding, person_finding
 from syncs.formats.oneroster_csv import (
     DELETED,
     ENROLLMENT_ROLES,
     IGNORED_USER_ROLES,
     USER_ROLES,
+    link_agents,
 )
 from syncs.records import (
     ClassRecord,
@@ -171,18 +172,12 @@ class _Parser:
 
     def _unknown(self, owner: PersonRecord, ref: str) -> None:
         self.findings.append(
-            Finding(
-                code="unknown_reference",
-                kind="person",
-                source_id=owner.source_id,
-                name=owner.name,
-                field="agents",
-                value=ref,
-                file="users",
-                line=owner.where.line,
-                school_id=owner.school_ids[0] if owner.school_ids else "",
-                message=f"users record {owner.where.line}: agents names user {ref}, "
-                "who is not in users.",
+            person_finding(
+                owner,
+                "unknown_reference",
+                f"users record {owner.where.line}: agents names user {ref}, who is not in users.",
+                "agents",
+                ref,
             )
         )
 
@@ -265,19 +260,8 @@ class _Parser:
         return agent_ids
 
     def link_guardians(self, agent_ids: dict[str, list[str]]) -> None:
-        people = self.roster.people
-        for owner_id, others in agent_ids.items():
-            owner = people[owner_id]
-            for other_id in others:
-                other = people.get(other_id)
-                if other is None:
-                    if other_id not in self.roster.unreadable_people:
-                        self._unknown(owner, other_id)
-                    continue
-                if owner.role == "student" and other.role == "parent":
-                    self.roster.guardianships.add((other_id, owner_id))
-                elif owner.role == "parent" and other.role == "student":
-                    self.roster.guardianships.add((owner_id, other_id))
+        for owner, ref in link_agents(self.roster, agent_ids):
+            self._unknown(owner, ref)
 
     def classes(self, terms: dict[str, str]) -> None:
         classes = self.roster.classes
