@@ -26,6 +26,7 @@ from accounts.models import ContactDevice, User
 from rostering.models import Class, Enrollment, Guardianship, Person, School
 from syncs import formats
 from syncs.errors import SyncFailure
+from syncs.fields import FieldKeyMismatch
 from syncs.findings import Finding
 from syncs.models import (
     FailureReason,
@@ -159,7 +160,22 @@ def sync_run_execute(*, run: SyncRun, now: datetime | None = None) -> SyncRun:
     run.refresh_from_db()
     if not claimed:
         return run
-    state = _Run(run, now)
+    try:
+        state = _Run(run, now)  # loads the config, decrypting its secrets
+    except FieldKeyMismatch as exc:
+        # The config cannot even be read, so the run is failed without it.
+        logger.error("Sync run %s: %s", run.pk, exc)
+        SyncRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED,
+            failure_reason=FailureReason.INTERNAL_ERROR,
+            stage=Stage.DONE,
+            finished_at=timezone.now(),
+            message="This sync's stored credentials cannot be decrypted: the server's "
+            "FIELD_ENCRYPTION_KEYS do not include the key they were saved with. Nothing "
+            "was changed; support must restore the key (or re-enter the credentials).",
+        )
+        run.refresh_from_db()
+        return run
     try:
         with _cyclic_gc_paused():
             _execute(state)
@@ -209,9 +225,10 @@ def _execute(s: _Run) -> None:
     )
     with s.stage(Stage.FETCH), source as folder:
         with s.stage(Stage.PARSE):
-            fmt = "auto" if run.upload_path else config.format
-            if not run.upload_path and config.source_kind in SOURCE_FORMATS:
-                fmt = SOURCE_FORMATS[config.source_kind]
+            # An API config's own format does not describe uploaded files: detect those.
+            fmt = config.format
+            if config.source_kind in SOURCE_FORMATS:
+                fmt = "auto" if run.upload_path else SOURCE_FORMATS[config.source_kind]
             roster, found = formats.parse(folder, fmt)
             s.findings += found
 

@@ -155,6 +155,8 @@ class _Parser:
                 self._invalid(where.file, where.line or 0, "has no id")
                 continue
             schools.setdefault(intern(school_id), SchoolRecord(school_id, _text(obj.get("name"))))
+        # No schools while the mirror has records is a broken pull, not an empty district.
+        self._empty("schools", "schools", len(schools))
 
     def users(self) -> None:
         people = self.roster.people

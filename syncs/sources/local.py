@@ -115,10 +115,17 @@ def extract_zip(archive: Path, dest: Path) -> list[str]:
                 # The layout is kept (every path was checked above) so that two files of
                 # the same name in different folders are seen as ambiguous, not overwritten.
                 target = dest.joinpath(*PurePosixPath(m.filename.replace("\\", "/")).parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
                 try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
                     with zf.open(m) as src, target.open("wb") as out:
                         shutil.copyfileobj(src, out, 1 << 20)
+                except OSError as exc:  # e.g. both `users.csv` and `users.csv/readme.txt`
+                    raise SyncFailure(
+                        "invalid_files",
+                        f"{archive.name}: member {m.filename!r} clashes with another member "
+                        f"of the same name ({exc.strerror}); the zip was refused.",
+                        {"member": m.filename},
+                    ) from exc
                 except (
                     NotImplementedError,
                     RuntimeError,

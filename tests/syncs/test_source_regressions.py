@@ -1,0 +1,122 @@
+"""Regressions found by review of the file and API sources (issues #4 and #5)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+from cryptography.fernet import Fernet
+from django.test import override_settings
+
+from rostering.models import Person
+from syncs.models import SourceKind, SyncRun
+from syncs.services import sync_run_create, sync_run_execute
+from tests.builders import small_district
+
+
+def write_clever_pages(folder, *, schools: bool) -> None:
+    """A tiny Clever API pull as the source saves it: one page per collection."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*"):
+        old.unlink()
+    collections = {
+        "districts": [{"data": {"id": "d1", "name": "D"}}],
+        "schools": [{"data": {"id": "sch1", "name": "S"}}] if schools else [],
+        "users": [
+            {
+                "data": {
+                    "id": "t1",
+                    "name": {"first": "T", "last": "One"},
+                    "email": "t1@district.k12.ca.us",
+                    "roles": {"teacher": {"schools": ["sch1"]}},
+                }
+            },
+            {
+                "data": {
+                    "id": "s1",
+                    "name": {"first": "S", "last": "One"},
+                    "roles": {
+                        "student": {"dob": "2/11/2012", "school": "sch1", "schools": ["sch1"]}
+                    },
+                }
+            },
+        ],
+        "sections": [
+            {
+                "data": {
+                    "id": "c1",
+                    "name": "Math",
+                    "school": "sch1",
+                    "teacher": "t1",
+                    "students": ["s1"],
+                }
+            }
+        ],
+    }
+    index = {"collections": {}}
+    for name, items in collections.items():
+        (folder / f"{name}-0001.json").write_text(json.dumps({"data": items, "links": []}))
+        index["collections"][name] = {
+            "pages": [f"{name}-0001.json"],
+            "items": len(items),
+            "found": True,
+        }
+    (folder / "index.json").write_text(json.dumps(index))
+
+
+@pytest.mark.django_db
+def test_a_clever_pull_with_no_schools_fails_invalid_files_instead_of_archiving(config, tmp_path):
+    config.format = "clever_api_json"
+    config.deletion_threshold = 100  # only the empty-file guard can stop it
+    config.save()
+    write_clever_pages(tmp_path / "roster", schools=True)
+    assert sync_run_execute(run=sync_run_create(config=config)).status == "succeeded"
+    write_clever_pages(tmp_path / "roster", schools=False)
+    run = sync_run_execute(run=sync_run_create(config=config))
+    assert run.failure_reason == "invalid_files"
+    assert Person.objects.filter(archived_at__isnull=True).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_wrong_encryption_key_fails_the_run_instead_of_leaving_it_running(config):
+    config.source_kind = SourceKind.CLEVER_API
+    config.api_token = "tok"
+    config.save()
+    run_pk = SyncRun.objects.create(config_id=config.pk).pk
+    with override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+        sync_run_execute(run=SyncRun.objects.get(pk=run_pk))
+    run = SyncRun.objects.get(pk=run_pk)
+    assert (run.status, run.failure_reason, run.stage) == ("failed", "internal_error", "done")
+    assert "FIELD_ENCRYPTION_KEYS" in run.message and "tok" not in run.message
+
+
+@pytest.mark.django_db
+def test_a_zip_member_clashing_with_a_file_fails_invalid_files(config, tmp_path):
+    files = small_district().write(tmp_path / "d")
+    archive = tmp_path / "roster.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in files.iterdir():
+            zf.write(path, path.name)
+        zf.writestr("users.csv/readme.txt", "x")
+    config.path = str(archive)
+    config.save()
+    run = sync_run_execute(run=sync_run_create(config=config))
+    assert run.failure_reason == "invalid_files"
+    assert "clashes" in run.message
+
+
+@pytest.mark.django_db
+def test_an_upload_keeps_the_format_set_on_the_config(config, district, tmp_path, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from syncs.uploads import sync_run_upload
+
+    settings.VAR_DIR = tmp_path / "var"
+    config.format = "clever_csv"
+    config.save()
+    export = district.write(tmp_path / "export")
+    files = [SimpleUploadedFile(p.name, p.read_bytes()) for p in export.glob("*.csv")]
+    run = sync_run_upload(config=config, files=files)
+    assert run.failure_reason == "invalid_files"  # read as Clever, as the config says
+    assert "students.csv" in run.message
