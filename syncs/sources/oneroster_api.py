@@ -349,9 +349,9 @@ class _Client:
             on_page(index, response, records)
             index += 1
             offset += len(records)
-            if len(records) < limit or not records:
-                break
-            if total is not None and offset >= total:
+            # Only an empty page (or the server's own total) ends a collection: many
+            # servers cap `limit` below what was asked, so a short page proves nothing.
+            if not records or (total is not None and offset >= total):
                 break
         if total is not None and offset < total:
             raise SyncFailure(

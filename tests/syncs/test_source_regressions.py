@@ -120,3 +120,46 @@ def test_an_upload_keeps_the_format_set_on_the_config(config, district, tmp_path
     run = sync_run_upload(config=config, files=files)
     assert run.failure_reason == "invalid_files"  # read as Clever, as the config says
     assert "students.csv" in run.message
+
+
+@pytest.mark.django_db
+def test_oneroster_server_capping_page_size_is_read_to_the_end(httpserver, config, monkeypatch):
+    """A server that returns fewer records than `limit` asked for (and no X-Total-Count)
+    must be paged until an empty page, not taken as done after the first short page."""
+    from werkzeug import Response
+
+    from syncs.sources import oneroster_api
+
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    users = [
+        {"sourcedId": f"u{n:02d}", "role": "student", "givenName": "A", "familyName": "B"}
+        for n in range(7)
+    ]
+
+    def page(request):
+        offset = int(request.args.get("offset", 0))
+        size = min(int(request.args.get("limit")), 2)  # the server's own cap
+        name = request.path.rsplit("/", 1)[1]
+        items = users if name == "users" else []
+        return Response(
+            json.dumps({name: items[offset : offset + size]}), content_type="application/json"
+        )
+
+    httpserver.expect_request("/token", method="POST").respond_with_json(
+        {"access_token": "t", "token_type": "Bearer", "expires_in": 3600}
+    )
+    for name in ("orgs", "academicSessions", "demographics", "users", "classes", "enrollments"):
+        httpserver.expect_request(f"/ims/oneroster/v1p1/{name}").respond_with_handler(page)
+    config.source_kind = SourceKind.ONEROSTER_API
+    config.api_url = httpserver.url_for("/").rstrip("/")
+    config.oauth_version = "2"
+    config.oauth_client_id = "id"
+    config.oauth_client_secret = "secret"
+    config.save()
+    with oneroster_api.fetch(config, limit=5) as folder:
+        got = [
+            u
+            for p in sorted(folder.glob("users.*.json"))
+            for u in json.loads(p.read_text())["users"]
+        ]
+    assert sorted(u["sourcedId"] for u in got) == [u["sourcedId"] for u in users]
