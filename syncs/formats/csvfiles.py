@@ -379,27 +379,55 @@ def _has_nul(path: Path, encoding: str) -> bool:
 
 
 def find_files(folder: Path) -> dict[str, Path]:
-    """Map lower-cased file names to paths; districts vary the case (Users.csv).
+    """Map lower-cased CSV file names to paths; districts vary the case (Users.csv).
 
-    Files at the top of the folder win. A package zipped inside one folder is found there;
-    two candidates for one name anywhere else are ambiguous (an old export in a subfolder
-    must never be read by accident), so the run fails naming both.
+    All files of one export are read from one folder: the shallowest folder holding CSV
+    files (an export zipped inside a folder is found there). An old export in a
+    subfolder must never be read by accident, so a CSV file found only outside that
+    folder, or two folders at the same depth, fail the run naming the files.
     """
-    candidates: dict[str, list[Path]] = {}
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder).parts
-        if path.is_file() and not any(p.startswith((".", "__MACOSX")) for p in relative):
-            candidates.setdefault(path.name.lower(), []).append(path)
-    found: dict[str, Path] = {}
-    for name, paths in candidates.items():
-        shallowest = min(len(p.relative_to(folder).parts) for p in paths)
-        top = [p for p in paths if len(p.relative_to(folder).parts) == shallowest]
-        if len(top) > 1:
-            shown = ", ".join(str(p.relative_to(folder)) for p in top)
-            raise SyncFailure(
-                "invalid_files",
-                f"More than one {top[0].name} was found ({shown}); send one export at a time.",
-                {"file": top[0].name, "candidates": [str(p.relative_to(folder)) for p in top]},
+    csvs = [
+        path
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+        and path.suffix.lower() == ".csv"
+        and not any(p.startswith((".", "__MACOSX")) for p in path.relative_to(folder).parts)
+    ]
+    if not csvs:
+        return {}
+    depth = min(len(p.relative_to(folder).parts) for p in csvs)
+    packages = sorted({p.parent for p in csvs if len(p.relative_to(folder).parts) == depth})
+    if len(packages) > 1:
+        names = [{p.name.lower() for p in csvs if p.parent == pkg} for pkg in packages]
+        common = sorted(set.intersection(*names))
+        shown = ", ".join(str((pkg / common[0]).relative_to(folder)) for pkg in packages[:2])
+        what = (
+            f"More than one {common[0]} was found ({shown})"
+            if common
+            else (
+                "Roster files were found in several folders ("
+                + ", ".join(str(pkg.relative_to(folder)) for pkg in packages)
+                + ")"
             )
-        found[name] = top[0]
+        )
+        raise SyncFailure(
+            "invalid_files",
+            f"{what}; send one export at a time, its files in one folder.",
+            {"folders": [str(pkg.relative_to(folder)) for pkg in packages]},
+        )
+    package = packages[0]
+    found = {p.name.lower(): p for p in csvs if p.parent == package}
+    strays = sorted(
+        str(p.relative_to(folder))
+        for p in csvs
+        if p.parent != package and p.name.lower() not in found
+    )
+    if strays:
+        raise SyncFailure(
+            "invalid_files",
+            f"{strays[0]} is not beside the export's other files"
+            + (f" (in {package.relative_to(folder)})" if package != folder else "")
+            + "; it may be from an older export. Put all files of one export in one folder.",
+            {"files": strays},
+        )
     return found

@@ -210,3 +210,12 @@ def test_class_invalid_name_course_code_is_created(sync):
     d.klass("c1", "0123", "Web Dev with ASP.NET", teacher="t1")
     sync(d)
     assert Class.objects.get(source_id="c1").name == "Web Dev with ASP.NET"
+
+
+def test_a_file_only_in_a_subfolder_is_not_read_into_the_export(tmp_path):
+    folder = small_district().write(tmp_path / "roster")
+    (folder / "archive-2023").mkdir()
+    (folder / "enrollments.csv").rename(folder / "archive-2023" / "enrollments.csv")
+    with pytest.raises(SyncFailure, match="archive-2023/enrollments.csv is not beside") as exc:
+        find_files(folder)
+    assert exc.value.reason == "invalid_files"
