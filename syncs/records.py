@@ -131,3 +131,5 @@ class Roster:
     deleted_people: set[str] = field(default_factory=set)
     deleted_classes: set[str] = field(default_factory=set)
     deleted_enrollments: set[tuple[str, str]] = field(default_factory=set)
+    # Delta: raw agent lists, linked once the delta is merged into the mirror's records.
+    agent_ids: dict[str, list[str]] = field(default_factory=dict)

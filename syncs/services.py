@@ -240,7 +240,8 @@ def _execute(s: _Run) -> None:
             "deleted_classes": len(roster.deleted_classes),
             "deleted_enrollments": len(roster.deleted_enrollments),
         }
-        roster = merge_delta(roster_from_mirror(load_mirror(config=config)), roster)
+        roster, found = merge_delta(roster_from_mirror(load_mirror(config=config)), roster)
+        s.findings += found
         s.timings["delta_merge"] = round(time.perf_counter() - merging, 3)
 
     with s.stage(Stage.SCOPE):

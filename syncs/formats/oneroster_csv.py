@@ -421,7 +421,10 @@ class _Parser:
             else:
                 role, orgs = self.user_roles.get(source_id, (None, []))
                 if source_id not in self.user_roles:
-                    self._bad_role(source_id, line, "", "has no role in roles.csv")
+                    if self.roster.delta:
+                        role = ""  # unchanged roles.csv row: the mirror's role applies
+                    else:
+                        self._bad_role(source_id, line, "", "has no role in roles.csv")
             if role is None:
                 continue
             where = Where(spec.name, line)
@@ -505,6 +508,10 @@ class _Parser:
         )
 
     def link_guardians(self, agent_ids: dict[str, list[str]]) -> None:
+        if self.roster.delta:
+            # Agents may be people the delta does not repeat: linked after the merge.
+            self.roster.agent_ids = agent_ids
+            return
         for owner, ref in link_agents(self.roster, agent_ids):
             self._unknown(USERS, owner, "agentSourcedIds", ref, "user")
 

@@ -9,6 +9,8 @@ apply as for a bulk file; records the delta does not mention stay as they are.
 
 from __future__ import annotations
 
+from syncs.findings import Finding, person_finding
+from syncs.formats.oneroster_csv import link_agents
 from syncs.pipeline.mirror import Mirror
 from syncs.records import ClassRecord, EnrollmentRecord, PersonRecord, Roster, SchoolRecord
 
@@ -20,6 +22,9 @@ def roster_from_mirror(mirror: Mirror) -> Roster:
         roster.schools[sis_id] = SchoolRecord(sis_id, name)
     for sid, row in mirror.people.items():
         if not row.archived:
+            # The phone in use may have come from a fallback column the mirror does not
+            # keep (sms unusable, phone fine): the device held is offered as a fallback.
+            held = sorted(v for k, v in mirror.devices.get(row.account_id, {}) if k == "phone")
             roster.people[sid] = PersonRecord(
                 source_id=sid,
                 role=row.role,
@@ -27,10 +32,12 @@ def roster_from_mirror(mirror: Mirror) -> Roster:
                 family_name=row.family_name,
                 email=row.email,
                 phone=row.phone,
+                other_phones=tuple(held),
                 dob=row.dob.isoformat() if row.dob else "",
                 grade=row.grade,
                 school_ids=row.schools,
             )
+
     for sid, row in mirror.classes.items():
         if not row.archived:
             roster.classes[sid] = ClassRecord(sid, row.school, row.name, row.term)
@@ -41,7 +48,21 @@ def roster_from_mirror(mirror: Mirror) -> Roster:
     return roster
 
 
-def merge_delta(base: Roster, delta: Roster) -> Roster:
+def _fill_from_base(rec: PersonRecord, known: PersonRecord | None) -> PersonRecord | None:
+    """A delta row repeats a user, not always what other files said of them: a birth date
+    (demographics), or role and orgs (roles.csv) the delta did not change."""
+    if known is None:
+        return rec if rec.role else None
+    if not rec.role:
+        rec.role = known.role
+    if not rec.school_ids:
+        rec.school_ids = known.school_ids
+    if not rec.dob:
+        rec.dob = known.dob
+    return rec
+
+
+def merge_delta(base: Roster, delta: Roster) -> tuple[Roster, list[Finding]]:
     """`base` with `delta`'s records upserted and its deletions removed.
 
     Enrollments and guardian links of a deleted person or class go with them. A link
@@ -50,7 +71,20 @@ def merge_delta(base: Roster, delta: Roster) -> Roster:
     """
     gone_people, gone_classes = delta.deleted_people, delta.deleted_classes
     people = {sid: p for sid, p in base.people.items() if sid not in gone_people}
-    people.update(delta.people)
+    findings: list[Finding] = []
+    for sid, rec in delta.people.items():
+        merged = _fill_from_base(rec, base.people.get(sid))
+        if merged is None:  # a new user with no role anywhere
+            findings.append(
+                person_finding(
+                    rec,
+                    "invalid_row",
+                    f"{rec.where.file} line {rec.where.line}: user {sid} has no role in roles.csv.",
+                    "role",
+                )
+            )
+            continue
+        people[sid] = merged
     classes = {sid: c for sid, c in base.classes.items() if sid not in gone_classes}
     classes.update(delta.classes)
     enrollments = {
@@ -64,7 +98,7 @@ def merge_delta(base: Roster, delta: Roster) -> Roster:
     guardianships = {
         pair for pair in base.guardianships if not (set(pair) & gone_people)
     } | delta.guardianships
-    return Roster(
+    merged = Roster(
         schools={**base.schools, **delta.schools},
         people=people,
         classes=classes,
@@ -77,3 +111,16 @@ def merge_delta(base: Roster, delta: Roster) -> Roster:
         files=delta.files,
         format=delta.format,
     )
+    agents = {owner: refs for owner, refs in delta.agent_ids.items() if owner in people}
+    for owner, ref in link_agents(merged, agents):
+        findings.append(
+            person_finding(
+                owner,
+                "unknown_reference",
+                f"{owner.where.file} line {owner.where.line}: "
+                f"agentSourcedIds names user {ref}, who is neither in the files nor synced.",
+                "agentSourcedIds",
+                ref,
+            )
+        )
+    return merged, findings

@@ -185,3 +185,76 @@ def test_unrecognizable_files_fail_listing_what_was_found(tmp_path):
     with pytest.raises(SyncFailure, match="Found: export.csv") as exc:
         detect(tmp_path)
     assert exc.value.reason == "invalid_files"
+
+
+@pytest.mark.django_db
+def test_delta_rename_keeps_the_birth_date_the_delta_does_not_repeat(
+    sync, district, config, tmp_path
+):
+    sync(district)
+    s1 = dict(next(u for u in district.users if u["sourcedId"] == "s1"), givenName="Sasha")
+    _delta(tmp_path / "roster", users=[s1])
+    run = sync_run_execute(run=sync_run_create(config=config))
+    assert run.status == "succeeded", run.message
+    assert not run.issues.filter(code="student_dob").exists()
+    assert Person.objects.get(source_id="s1").given_name == "Sasha"
+
+
+@pytest.mark.django_db
+def test_delta_links_a_new_parent_to_a_student_the_delta_does_not_repeat(
+    sync, district, config, tmp_path
+):
+    from rostering.models import Guardianship
+
+    sync(district)
+    parent = {
+        "sourcedId": "p9",
+        "enabledUser": "true",
+        "orgSourcedIds": "0456",
+        "role": "parent",
+        "givenName": "Pat",
+        "familyName": "Nine",
+        "email": "p9@example.org",
+        "agentSourcedIds": "s2",
+    }
+    _delta(tmp_path / "roster", users=[parent])
+    run = sync_run_execute(run=sync_run_create(config=config))
+    assert run.status == "succeeded", run.message
+    assert Guardianship.objects.filter(source_id="p9/s2", archived_at__isnull=True).exists()
+    assert not run.issues.filter(code="unknown_reference").exists()
+
+
+@pytest.mark.django_db
+def test_delta_with_nothing_in_it_changes_nothing_and_reports_no_new_errors(sync, config, tmp_path):
+    d = District().school("0123").teacher("t1", "0123").student("s1", "0123")
+    d.parent("p1", "0123", "s1", email="", sms="876-927-1234", phone="(206) 384-2291")
+    d.klass("c1", "0123", teacher="t1", students=("s1",))
+    sync(d)
+    _delta(tmp_path / "roster")
+    run = sync_run_execute(run=sync_run_create(config=config))
+    assert run.status == "succeeded", run.message
+    assert not run.issues.filter(severity="error").exists()
+    assert all(c["created"] == c["updated"] == c["archived"] == 0 for c in run.counts.values())
+
+
+@pytest.mark.django_db
+def test_oneroster_12_delta_keeps_the_role_of_a_user_whose_roles_row_did_not_change(
+    sync, district, config, tmp_path
+):
+    folder = tmp_path / "roster"
+    to_12(district, folder)
+    assert sync_run_execute(run=sync_run_create(config=config)).status == "succeeded"
+    t1 = dict(next(u for u in district.users if u["sourcedId"] == "t1"), givenName="Tess")
+    for old in folder.glob("*.csv"):
+        old.unlink()
+    (folder / "manifest.csv").write_text(
+        "propertyName,value\noneroster.version,1.2\nfile.users,delta\nfile.roles,delta\n"
+        "file.orgs,absent\nfile.classes,absent\nfile.enrollments,absent\n"
+    )
+    write_csv(folder / "users.csv", USERS_12.columns, [t1])
+    write_csv(folder / "roles.csv", ROLES.columns, [])
+    run = sync_run_execute(run=sync_run_create(config=config))
+    assert run.status == "succeeded", run.message
+    t1_row = Person.objects.get(source_id="t1")
+    assert (t1_row.given_name, t1_row.role) == ("Tess", "teacher")
+    assert not run.issues.filter(severity="error").exists()
