@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+from urllib3.util.retry import RequestHistory, Retry
 
 from syncs.errors import SyncFailure
 
@@ -50,12 +50,26 @@ class _TimeoutSession(requests.Session):
         return super().request(method, url, **kwargs)
 
 
-def new_session(*, retries: int = RETRIES, backoff: float = 0.5) -> requests.Session:
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+def new_session(
+    *, retries: int = RETRIES, backoff: float = 0.5, replay_safe: bool = True
+) -> requests.Session:
+    """A session with timeouts and bounded retries.
+
+    `replay_safe=False` is for OAuth 1.0a, where each request is signed once with a
+    nonce the server may remember: resending it after a 5xx or a read timeout would be
+    refused as a replay. Only connection failures (nothing reached the server) are
+    retried here; the caller retries the rest, signing each attempt afresh (see
+    `pause_before_retry`).
+    """
     retry = RateLimitRetry(
         total=retries,
+        read=retries if replay_safe else 0,
         backoff_factor=backoff,
         backoff_jitter=0.5,
-        status_forcelist=(429, 500, 502, 503, 504),
+        status_forcelist=RETRY_STATUSES if replay_safe else (),
         allowed_methods=frozenset({"GET"}),
         respect_retry_after_header=True,
         retry_after_max=RETRY_AFTER_MAX,
@@ -67,6 +81,24 @@ def new_session(*, retries: int = RETRIES, backoff: float = 0.5) -> requests.Ses
     session.mount("http://", adapter)
     session.headers["User-Agent"] = USER_AGENT
     return session
+
+
+def pause_before_retry(attempt: int, response, *, backoff: float) -> float:
+    """Seconds to wait before retry number `attempt` (1 for the first) of a request the
+    caller repeats itself: the server's Retry-After or X-RateLimit-Reset when sent
+    (capped), else the same exponential backoff the sessions use."""
+    retry = RateLimitRetry(
+        total=RETRIES,
+        backoff_factor=backoff,
+        backoff_jitter=0.5,
+        retry_after_max=RETRY_AFTER_MAX,
+        history=tuple(RequestHistory("GET", None, None, None, None) for _ in range(attempt)),
+    )
+    if response is not None:
+        after = retry.get_retry_after(response)
+        if after is not None:
+            return after
+    return retry.get_backoff_time()
 
 
 def check_url(url: str) -> str:

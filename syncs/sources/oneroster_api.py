@@ -40,7 +40,14 @@ from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth1
 
 from syncs.clients import http
-from syncs.clients.http import NotFound, check_url, get_json, new_session
+from syncs.clients.http import (
+    RETRY_STATUSES,
+    NotFound,
+    check_url,
+    get_json,
+    new_session,
+    pause_before_retry,
+)
 from syncs.errors import SyncFailure
 from syncs.models import FailureReason, SyncConfig
 from syncs.sources.sftp import ConnectionReport
@@ -266,7 +273,9 @@ def _oauth_error(response: requests.Response) -> str:
 class _Client:
     def __init__(self, config: SyncConfig) -> None:
         self.base = base_url(config)
-        self.session = new_session(retries=RETRIES, backoff=BACKOFF)
+        # OAuth 1.0a requests carry a one-time nonce: they are retried here, re-signed.
+        self.resign = (config.oauth_version or "1").strip() != "2"
+        self.session = new_session(retries=RETRIES, backoff=BACKOFF, replay_safe=not self.resign)
         self.session.headers["Accept"] = "application/json"
         self.auth = _Auth(config, self.session)
         self.requests = 0
@@ -289,6 +298,7 @@ class _Client:
 
         self.auth.prepare()
         renewed = False
+        attempt = 0
         while True:
             self.requests += 1
             try:
@@ -303,6 +313,16 @@ class _Client:
                     failure.reason == FailureReason.CREDENTIALS
                     and failure.details.get("status") == 401
                 )
+                transient = failure.details.get("status") in RETRY_STATUSES or (
+                    failure.reason == FailureReason.SOURCE_UNAVAILABLE
+                    and "error" in failure.details
+                )
+                if self.resign and transient and attempt < RETRIES:
+                    attempt += 1
+                    time.sleep(
+                        pause_before_retry(attempt, kept.pop("response", None), backoff=BACKOFF)
+                    )
+                    continue
                 # A token that expired early (or was revoked) is fetched again once.
                 if expired and not renewed and self.auth.renew():
                     renewed = True

@@ -163,3 +163,39 @@ def test_oneroster_server_capping_page_size_is_read_to_the_end(httpserver, confi
             for u in json.loads(p.read_text())["users"]
         ]
     assert sorted(u["sourcedId"] for u in got) == [u["sourcedId"] for u in users]
+
+
+@pytest.mark.django_db
+def test_oauth1_retry_after_a_503_is_signed_again_not_replayed(httpserver, config, monkeypatch):
+    """A OneRoster server that refuses a repeated nonce must see a fresh signature on the
+    retry; otherwise a passing 503 turns into a false 'credentials' failure."""
+    import re
+
+    from urllib3.util.retry import Retry
+    from werkzeug import Response
+
+    from syncs.sources import oneroster_api
+
+    monkeypatch.setattr(Retry, "get_backoff_time", lambda self: 0)
+    seen: list[str] = []
+
+    def handler(request):
+        nonce = re.search(r'oauth_nonce="([^"]+)"', request.headers["Authorization"]).group(1)
+        if nonce in seen:
+            return Response("nonce replayed", status=401)
+        seen.append(nonce)
+        if len(seen) == 1:
+            return Response("busy", status=503)
+        name = request.path.rsplit("/", 1)[1]
+        return Response(json.dumps({name: []}), content_type="application/json")
+
+    httpserver.expect_request(re.compile("/ims/oneroster/v1p1/.*")).respond_with_handler(handler)
+    config.source_kind = SourceKind.ONEROSTER_API
+    config.api_url = httpserver.url_for("/").rstrip("/")
+    config.oauth_version = "1"
+    config.oauth_client_id = "id"
+    config.oauth_client_secret = "secret"
+    config.save()
+    with oneroster_api.fetch(config, limit=5):
+        pass
+    assert len(seen) == len(set(seen)) > 1
