@@ -5,6 +5,7 @@ Production differs only through environment variables (DATABASE_URL, REDIS_URL, 
 """
 
 import os
+import sys
 from pathlib import Path
 
 import environ
@@ -95,6 +96,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django_q",
     "accounts",
     "rostering",
     "syncs",
@@ -144,6 +146,9 @@ def _databases() -> dict:
         )
         if default["NAME"] not in ("", ":memory:"):
             Path(default["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    elif sys.argv[1:2] == ["qcluster"]:
+        # Forked workers must not inherit a persistent connection (ECOSYSTEM §10).
+        default["CONN_MAX_AGE"] = 0
     else:
         default.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
         default.setdefault("CONN_HEALTH_CHECKS", True)
@@ -161,6 +166,34 @@ if env.str("REDIS_URL", default=""):
             "LOCATION": env.str("REDIS_URL"),
         }
     }
+else:
+    # Shared by every process on the machine: the worker's status reaches /readyz
+    # through it (a per-process memory cache would leave the web process blind).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+# The worker (django-q2, ORM broker: the database is the queue). A sync must never be
+# delivered twice while it runs, so `retry` exceeds the longest time a task can take,
+# queue wait included: timeout × (1 + queue_limit / workers). syncs.checks refuses
+# settings that break this (ECOSYSTEM §2).
+Q_CLUSTER = {
+    "name": "rollcall",
+    "orm": "default",
+    "workers": env.int("ROLLCALL_WORKERS", default=2),
+    "queue_limit": 2,
+    "timeout": env.int("ROLLCALL_TASK_TIMEOUT", default=1800),
+    "retry": env.int("ROLLCALL_TASK_RETRY", default=3900),
+    "max_attempts": 3,
+    # A missed night is not replayed when the worker comes back: the next window runs.
+    "catch_up": False,
+    "save_limit": 500,
+    "poll": env.float("ROLLCALL_QUEUE_POLL", default=1.0),
+    "label": "Worker tasks",
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -197,4 +230,15 @@ ROLLCALL = {
     "MAX_UPLOAD_BYTES": env.int("ROLLCALL_MAX_UPLOAD_BYTES", default=1024**3),
     # Uploads kept per config (the newest), so a run can be looked into afterwards.
     "KEEP_UPLOADS": env.int("ROLLCALL_KEEP_UPLOADS", default=10),
+    # A running sync writes its heartbeat and progress this often (seconds; 0: only at
+    # stage changes).
+    "HEARTBEAT_SECONDS": env.float("ROLLCALL_HEARTBEAT_SECONDS", default=5),
+    # The reaper fails a running sync whose heartbeat is older than this (its worker
+    # died). Above the longest single write: on SQLite the heartbeat pauses while the
+    # run's own apply transaction holds the write lock.
+    "HEARTBEAT_STALE_SECONDS": env.float("ROLLCALL_HEARTBEAT_STALE_SECONDS", default=600),
+    # ... and a queued sync no worker started within this long.
+    "QUEUED_STALE_SECONDS": env.float("ROLLCALL_QUEUED_STALE_SECONDS", default=4 * 3600),
+    # The pre-flight check runs this many hours before each config's window opens.
+    "PREFLIGHT_HOURS_BEFORE": env.float("ROLLCALL_PREFLIGHT_HOURS_BEFORE", default=3),
 }

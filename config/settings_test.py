@@ -14,5 +14,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Tasks run inline when their transaction commits; the real worker is tested in
+# tests/syncs/test_worker_process.py with its own settings.
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+ROLLCALL = {**ROLLCALL, "HEARTBEAT_SECONDS": 0}  # noqa: F405
 # No collectstatic in tests: serve nothing from STATIC_ROOT.
 MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405

@@ -123,8 +123,15 @@ class SyncConfig(models.Model):
     window_start = models.TimeField(default=default_window_start)
     window_end = models.TimeField(default=default_window_end)
     time_zone = models.CharField(max_length=64, default="America/Los_Angeles")
-    enabled = models.BooleanField(default=True)
+    enabled = models.BooleanField(
+        default=True, help_text="Disabled configs are never queued by the nightly schedule."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The pre-flight check a few hours before the window (syncs.services.nightly):
+    # credentials and school IDs, so support can fix them before the night's run fails.
+    preflight_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    preflight_ok = models.BooleanField(null=True, editable=False)
+    preflight_message = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["organization", "name"]
@@ -136,6 +143,23 @@ class SyncConfig(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} · {self.name}"
+
+    def clean(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        if self.window_start is not None and self.window_start == self.window_end:
+            raise ValidationError(
+                {"window_end": "The window must end at a different time than it starts."}
+            )
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(
+                {
+                    "time_zone": f"{self.time_zone!r} is not a time zone name such as "
+                    "America/Los_Angeles or America/New_York."
+                }
+            ) from None
 
 
 class Trigger(models.TextChoices):
@@ -195,6 +219,13 @@ class SyncRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The night (local date the window opens) a scheduled run was queued for: a config
+    # gets one scheduled run per night, however often the dispatcher looks.
+    scheduled_for = models.DateField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True, help_text="django-q2 task id.")
+    worker = models.CharField(
+        max_length=255, blank=True, help_text="host:pid of the process that ran it."
+    )
     timings = models.JSONField(default=dict, blank=True)
     counts = models.JSONField(default=dict, blank=True)
     diagnostics = models.JSONField(default=dict, blank=True)
@@ -210,10 +241,37 @@ class SyncRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["config", "-created_at"])]
+        constraints = [
+            # One queued or running run per config: a second request gets this one
+            # (syncs.services.queue). The database enforces it, so racing requests
+            # from any number of web or worker processes cannot start two.
+            models.UniqueConstraint(
+                fields=["config"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="syncs_syncrun_one_active_per_config",
+            ),
+            models.UniqueConstraint(
+                fields=["config", "scheduled_for"],
+                condition=models.Q(scheduled_for__isnull=False),
+                name="syncs_syncrun_one_scheduled_per_night",
+            ),
+        ]
 
     def __str__(self) -> str:
         kind = "dry run" if self.dry_run else "run"
         return f"{self.config} · {kind} #{self.pk} · {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        """Overall progress, 0-100, rising through the stages."""
+        from syncs.progress import percent
+
+        finished = self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+        return percent(self.stage, self.progress_done, self.progress_total, finished)
 
     @property
     def duration_seconds(self) -> float | None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from syncs import progress
 from syncs.errors import SyncFailure
 from syncs.findings import Finding
 
@@ -256,6 +257,7 @@ class Table:
                 try:
                     cells = next(reader)
                 except StopIteration:
+                    progress.advance(self.rows_read & 1023)
                     return
                 except csv.Error as exc:
                     reader, offset = self._skip_bad_line(text, start, str(exc))
@@ -269,6 +271,8 @@ class Table:
                     ) from exc
                 if len(cells) == width and not self.has_nul:
                     self.rows_read += 1
+                    if not self.rows_read & 1023:
+                        progress.advance(1024)  # counted in batches: this loop is hot
                     yield start, cells
                 elif not cells or (len(cells) == 1 and not cells[0].strip()):
                     continue  # a blank line
@@ -281,6 +285,8 @@ class Table:
                     self._bad_row(start, cells, "it contains a NUL (\\0) character")
                 else:
                     self.rows_read += 1
+                    if not self.rows_read & 1023:
+                        progress.advance(1024)
                     yield start, cells
 
     def _skip_bad_line(self, text: io.TextIOWrapper, line_no: int, why: str):

@@ -24,6 +24,7 @@ from django.db import transaction
 
 from accounts.models import ContactDevice, User
 from rostering.models import Class, Enrollment, Guardianship, Person, School
+from syncs import progress
 from syncs.pipeline.bulk import BulkWriter
 from syncs.pipeline.mirror import Mirror
 from syncs.pipeline.plan import Plan
@@ -47,6 +48,9 @@ ENROLLMENT_FIELDS = ["role", "primary", "archived_at", "last_seen_run", "updated
 LINK_FIELDS = ["archived_at", "last_seen_run", "updated_at"]
 
 
+APPLY_STEPS = 7  # schools, people, classes, links, archive, devices, stamps
+
+
 def apply_plan(
     *,
     plan: Plan,
@@ -66,6 +70,7 @@ def apply_plan(
     record ids per kind).
     """
     w = _Writer(plan, roster, mirror, config, run, now)
+    progress.set_total(APPLY_STEPS if archive else APPLY_STEPS - 1)
     with transaction.atomic():
         with w.timed("schools"):
             w.schools()
@@ -108,6 +113,7 @@ class _Writer:
         started = time.perf_counter()
         yield
         self.timings[f"apply.{step}"] = round(time.perf_counter() - started, 3)
+        progress.advance()  # apply's progress counts its steps (APPLY_STEPS)
 
     # -- schools ---------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from syncs import progress
 from syncs.clients.http import NotFound, check_url, get_json, new_session
 from syncs.errors import SyncFailure
 from syncs.models import FailureReason, SyncConfig
@@ -173,6 +174,7 @@ def pull(
                     (folder / name).write_text(json.dumps(page), encoding="utf-8")
                     entry["pages"].append(name)
                     entry["items"] += len(page["data"])
+                    progress.advance(len(page["data"]))
             except NotFound:
                 if required:
                     raise

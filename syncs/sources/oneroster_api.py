@@ -39,6 +39,7 @@ from django.conf import settings
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth1
 
+from syncs import progress
 from syncs.clients import http
 from syncs.clients.http import (
     RETRY_STATUSES,
@@ -384,6 +385,7 @@ class _Client:
 
 
 def _save_page(folder: Path, name: str, index: int, response, records: list) -> None:
+    progress.advance(len(records))
     path = folder / f"{name}.{index:05d}.json"
     if response is not None and response.content:
         path.write_bytes(response.content)  # verbatim, as the server sent it

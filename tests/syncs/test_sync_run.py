@@ -450,7 +450,7 @@ def test_internal_error_mid_apply_leaves_the_mirror_exactly_as_before(sync, dist
 
 
 def test_internal_error_after_apply_does_not_claim_nothing_changed(sync, district, monkeypatch):
-    from syncs import services
+    from syncs.services import execute as services
 
     def boom(*args, **kwargs):
         raise RuntimeError("connection lost")

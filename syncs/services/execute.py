@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -17,6 +19,7 @@ from importlib import import_module
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -24,7 +27,7 @@ from django.utils import timezone
 from accounts.devices import normalize_many
 from accounts.models import ContactDevice, User
 from rostering.models import Class, Enrollment, Guardianship, Person, School
-from syncs import formats
+from syncs import formats, progress
 from syncs.errors import SyncFailure
 from syncs.fields import FieldKeyMismatch
 from syncs.findings import Finding
@@ -130,8 +133,13 @@ class _Run:
         self.applied = False  # the plan is committed: a later error changes no data
 
     @contextmanager
-    def stage(self, stage: str) -> Iterator[None]:
-        SyncRun.objects.filter(pk=self.run.pk).update(stage=stage, heartbeat_at=timezone.now())
+    def stage(self, stage: str, total: int = 0) -> Iterator[None]:
+        tracked = progress.current()
+        if tracked is not None:
+            tracked.start(stage, total)
+        SyncRun.objects.filter(pk=self.run.pk, status=RunStatus.RUNNING).update(
+            stage=stage, heartbeat_at=timezone.now(), progress_done=0, progress_total=total
+        )
         self.run.stage = stage
         started = time.perf_counter()
         try:
@@ -155,7 +163,10 @@ def sync_run_execute(*, run: SyncRun, now: datetime | None = None) -> SyncRun:
     """
     now = now or timezone.now()
     claimed = SyncRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=now, heartbeat_at=now
+        status=RunStatus.RUNNING,
+        started_at=now,
+        heartbeat_at=timezone.now(),
+        worker=f"{socket.gethostname()}:{os.getpid()}"[:255],
     )
     run.refresh_from_db()
     if not claimed:
@@ -177,7 +188,8 @@ def sync_run_execute(*, run: SyncRun, now: datetime | None = None) -> SyncRun:
         run.refresh_from_db()
         return run
     try:
-        with _cyclic_gc_paused():
+        beat = settings.ROLLCALL["HEARTBEAT_SECONDS"]
+        with _cyclic_gc_paused(), progress.tracking(run.pk, beat):
             _execute(state)
     except SyncFailure as failure:
         _finish_failed(state, failure)
@@ -224,7 +236,7 @@ def _execute(s: _Run) -> None:
         local.fetch(run.upload_path) if run.upload_path else SOURCES[config.source_kind](config)
     )
     with s.stage(Stage.FETCH), source as folder:
-        with s.stage(Stage.PARSE):
+        with s.stage(Stage.PARSE, total=_count_lines(folder)):
             # An API config's own format does not describe uploaded files: detect those.
             fmt = config.format
             if config.source_kind in SOURCE_FORMATS:
@@ -315,6 +327,16 @@ def _execute(s: _Run) -> None:
     with s.stage(Stage.REPORT):
         _finish(s, plan, mirror, scoped, blocked)
     SyncRun.objects.filter(pk=run.pk).update(timings=s.timings)
+
+
+def _count_lines(folder: Path) -> int:
+    """Lines in the folder's CSV files: the parse stage's progress total (0 for JSON)."""
+    lines = 0
+    for path in Path(folder).rglob("*.csv"):
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                lines += chunk.count(b"\n")
+    return lines
 
 
 def _claims_with_quarantined(scoped: Roster, checked, mirror: Mirror):
@@ -475,7 +497,7 @@ def _store(
         )
         report.store_planned_archives(run, plan, mirror)
     else:
-        _failed_summaries(run, s.findings)
+        record_failed_summaries(run, s.findings)
     report.store_issues(run, s.findings)
 
 
@@ -496,7 +518,8 @@ def _forget_previous(run: SyncRun) -> None:
     PlannedArchive.objects.filter(run__in=earlier).delete()
 
 
-def _failed_summaries(run: SyncRun, findings: list[Finding]) -> None:
+def record_failed_summaries(run: SyncRun, findings: list[Finding]) -> None:
+    """Mark every school in the config's scope failed on the sync tab."""
     schools = School.objects.filter(organization_id=run.config.organization_id)
     wanted = list(run.config.school_ids)
     schools = (

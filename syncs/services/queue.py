@@ -1,0 +1,166 @@
+"""Queue runs on the worker: at most one active run per config; reap runs whose worker died.
+
+The database is the guard, not the queue: a partial unique constraint allows one queued
+or running run per config, and `sync_run_execute` claims a run with a conditional UPDATE,
+so a task the broker delivers twice (or after the reaper gave up on it) does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from syncs.models import FailureReason, RunStatus, Stage, SyncConfig, SyncRun, Trigger
+
+logger = logging.getLogger(__name__)
+
+
+def sync_run_active(*, config: SyncConfig) -> SyncRun | None:
+    """The config's queued or running run, if any."""
+    return (
+        SyncRun.objects.filter(config=config, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+        .order_by("pk")
+        .first()
+    )
+
+
+def sync_run_request(
+    *,
+    config: SyncConfig,
+    trigger: str = Trigger.MANUAL,
+    dry_run: bool = False,
+    upload_path: str = "",
+    scheduled_for: date | None = None,
+) -> tuple[SyncRun, bool]:
+    """Queue a run of `config` now, unless one is queued or running: then return that one.
+
+    Returns (run, created). A scheduled run names its night (`scheduled_for`); a second
+    request for the same night returns the first night's run, whatever its status.
+    """
+    for _attempt in range(5):
+        existing = sync_run_active(config=config)
+        if existing is None and scheduled_for is not None:
+            existing = SyncRun.objects.filter(config=config, scheduled_for=scheduled_for).first()
+        if existing is not None:
+            return existing, False
+        try:
+            with transaction.atomic():
+                run = SyncRun.objects.create(
+                    config=config,
+                    trigger=trigger,
+                    dry_run=dry_run,
+                    upload_path=upload_path,
+                    scheduled_for=scheduled_for,
+                )
+        except IntegrityError:
+            # Another request created the config's active run between the look and the
+            # insert; the constraint refused this one. Look again and return theirs.
+            continue
+        sync_run_enqueue(run=run)
+        return run, True
+    raise RuntimeError(f"Could not queue a run of config {config.pk}: the active run kept changing")
+
+
+def sync_run_enqueue(*, run: SyncRun) -> None:
+    """Hand the run to the worker once the transaction that created it commits."""
+    run_id, config_id = run.pk, run.config_id
+
+    def send() -> None:
+        from django_q.tasks import async_task
+
+        try:
+            task_id = async_task(
+                "syncs.tasks.run_sync",
+                run_id,
+                task_name=f"sync-run-{run_id}",
+                group=f"sync-config-{config_id}",
+            )
+        except Exception:  # noqa: BLE001 - the run must not stay queued forever
+            logger.exception("Sync run %s could not be queued", run_id)
+            SyncRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+                status=RunStatus.FAILED,
+                failure_reason=FailureReason.INTERNAL_ERROR,
+                stage=Stage.DONE,
+                finished_at=timezone.now(),
+                message="The sync could not be handed to the worker (the task queue "
+                "refused it). Nothing was changed; try again, and tell support if it repeats.",
+            )
+            return
+        SyncRun.objects.filter(pk=run_id).update(task_id=task_id or "")
+
+    transaction.on_commit(send)
+
+
+def sync_runs_reap(
+    *,
+    now: datetime | None = None,
+    stale_after: float | None = None,
+    queued_after: float | None = None,
+) -> list[int]:
+    """Fail runs whose worker stopped, so the config's next run can start.
+
+    A running run whose heartbeat is older than `stale_after` seconds, and a queued run no
+    worker took within `queued_after` seconds, are failed as `internal_error`. Returns the
+    ids of the runs failed.
+    """
+    from syncs.services.execute import record_failed_summaries
+
+    now = now or timezone.now()
+    limits = settings.ROLLCALL
+    stale_after = stale_after if stale_after is not None else limits["HEARTBEAT_STALE_SECONDS"]
+    queued_after = queued_after if queued_after is not None else limits["QUEUED_STALE_SECONDS"]
+    reaped = []
+    stale = SyncRun.objects.filter(
+        status=RunStatus.RUNNING, heartbeat_at__lt=now - timedelta(seconds=stale_after)
+    )
+    for run in stale.select_related("config"):
+        applied = run.stage == Stage.REPORT  # the apply transaction had committed
+        outcome = (
+            "Its changes had been applied, but its report was not recorded."
+            if applied
+            else "Its changes were rolled back: nothing was changed."
+        )
+        message = (
+            f"The worker running this sync stopped: no heartbeat since "
+            f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC, during {run.get_stage_display().lower()}. "
+            f"{outcome} The next run can start; if this repeats, check the worker's log "
+            "and memory."
+        )
+        if _fail(run, now, "worker stopped", message, heartbeat=run.heartbeat_at.isoformat()):
+            reaped.append(run.pk)
+    waiting = SyncRun.objects.filter(
+        status=RunStatus.QUEUED, created_at__lt=now - timedelta(seconds=queued_after)
+    )
+    for run in waiting.select_related("config"):
+        hours = queued_after / 3600
+        message = (
+            f"No worker started this sync within {hours:g} hours of it being queued. "
+            "Nothing was changed. Check that the worker (manage.py qcluster) is running; "
+            "the next run can start."
+        )
+        if _fail(run, now, "never started", message):
+            reaped.append(run.pk)
+    for run in SyncRun.objects.filter(pk__in=reaped):
+        record_failed_summaries(run, [])
+    return reaped
+
+
+def _fail(run: SyncRun, now: datetime, error: str, message: str, **details) -> bool:
+    """Fail `run` if it is still in the state it was reaped for (a conditional UPDATE)."""
+    failed = SyncRun.objects.filter(
+        pk=run.pk, status=run.status, heartbeat_at=run.heartbeat_at
+    ).update(
+        status=RunStatus.FAILED,
+        failure_reason=FailureReason.INTERNAL_ERROR,
+        finished_at=now,
+        message=message,
+        diagnostics={"failure": {"error": error, "stage": run.stage, **details}},
+        stage=Stage.DONE,
+    )
+    if failed:
+        logger.warning("Sync run %s of config %s: %s (%s)", run.pk, run.config_id, error, message)
+    return bool(failed)
