@@ -15,8 +15,7 @@ from syncs.selectors import ISSUE_COLUMNS, issue_rows
 from syncs.services import (
     sync_config_test_connection,
     sync_run_approve_archives,
-    sync_run_create,
-    sync_run_execute,
+    sync_run_request,
 )
 
 
@@ -134,6 +133,7 @@ class SyncConfigAdmin(UploadAdminMixin, admin.ModelAdmin):
         "format",
         "deletion_threshold",
         "enabled",
+        "preflight",
         "last_run",
     )
     list_filter = ("source_kind", "enabled")
@@ -141,7 +141,16 @@ class SyncConfigAdmin(UploadAdminMixin, admin.ModelAdmin):
     list_select_related = ("organization",)
     autocomplete_fields = ("organization",)
     form = SyncConfigAdminForm
+    readonly_fields = ("preflight_checked_at", "preflight_ok", "preflight_message")
     actions = ["run_now", "dry_run_now", "test_connection"]
+
+    @admin.display(description="Pre-flight")
+    def preflight(self, obj):
+        if obj.preflight_ok is None:
+            return "—"
+        if obj.preflight_ok:
+            return "OK"
+        return format_html('<strong style="color:#ba2121">{}</strong>', obj.preflight_message)
 
     @admin.display(description="Last run")
     def last_run(self, obj):
@@ -153,17 +162,21 @@ class SyncConfigAdmin(UploadAdminMixin, admin.ModelAdmin):
 
     def _run(self, request, queryset, *, dry_run: bool):
         for config in queryset:
-            run = sync_run_execute(run=sync_run_create(config=config, dry_run=dry_run))
-            level = messages.SUCCESS if run.status == "succeeded" else messages.WARNING
-            self.message_user(
-                request, f"{config}: {run.get_status_display()}. {run.message}", level
-            )
+            run, created = sync_run_request(config=config, dry_run=dry_run)
+            url = reverse("admin:syncs_syncrun_change", args=[run.pk])
+            link = format_html('<a href="{}">run #{}</a>', url, run.pk)
+            if created:
+                text = format_html("{}: {} queued on the worker.", config, link)
+            else:
+                status = run.get_status_display().lower()
+                text = format_html("{}: {} is already {}; not queued again.", config, link, status)
+            self.message_user(request, text, messages.SUCCESS if created else messages.WARNING)
 
-    @admin.action(description="Run sync now")
+    @admin.action(description="Check for new data (queue a sync now)")
     def run_now(self, request, queryset):
         self._run(request, queryset, dry_run=False)
 
-    @admin.action(description="Dry run now (apply nothing)")
+    @admin.action(description="Dry run (queue; apply nothing)")
     def dry_run_now(self, request, queryset):
         self._run(request, queryset, dry_run=True)
 
@@ -193,6 +206,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "dry_run",
         "status",
         "failure_reason",
+        "progress",
         "created_at",
         "duration",
     )
@@ -210,6 +224,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
                     "trigger",
                     "dry_run",
                     "status",
+                    "progress",
                     "failure_reason",
                     "message",
                     "issues_link",
@@ -225,7 +240,9 @@ class SyncRunAdmin(ReadOnlyAdmin):
                     "started_at",
                     "finished_at",
                     "heartbeat_at",
-                    "stage",
+                    "scheduled_for",
+                    "worker",
+                    "task_id",
                     "timings",
                 )
             },
@@ -238,11 +255,19 @@ class SyncRunAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = (
         "issues_link",
+        "progress",
         "counts_table",
         "threshold_table",
         "likely_causes",
         "diagnostics_json",
     )
+
+    @admin.display(description="Progress")
+    def progress(self, obj):
+        if not obj.is_active:
+            return "Done"
+        done = f" ({obj.progress_done:,}/{obj.progress_total:,})" if obj.progress_total else ""
+        return f"{obj.percent}% · {obj.get_stage_display()}{done}"
 
     @admin.display(description="Counts")
     def counts_table(self, obj):

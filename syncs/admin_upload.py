@@ -66,8 +66,17 @@ class UploadAdminMixin:
             except SyncFailure as exc:
                 form.add_error("files", exc.message)
             else:
-                level = messages.SUCCESS if run.status == "succeeded" else messages.WARNING
-                self.message_user(request, f"{run}: {run.message}", level)
+                run.refresh_from_db()  # it may have finished already
+                if run.is_active:
+                    self.message_user(
+                        request,
+                        f"{run}: queued on the worker. This page shows its progress; "
+                        "reload it to follow the run.",
+                        messages.INFO,
+                    )
+                else:
+                    level = messages.SUCCESS if run.status == "succeeded" else messages.WARNING
+                    self.message_user(request, f"{run}: {run.message}", level)
                 return redirect(reverse("admin:syncs_syncrun_change", args=[run.pk]))
         context = {
             **self.admin_site.each_context(request),

@@ -1,8 +1,10 @@
 """Uploaded roster files: checked, kept under var/uploads, and synced once.
 
 Support staff upload a zip or the CSV files of an export (the admin's "Upload files and
-sync"); the run reads them instead of the config's own source. Everything that can be
-refused is refused before a run is created, with a message saying why.
+sync"); the queued run reads them instead of the config's own source. Everything that
+can be refused is refused before a run is created, with a message saying why, including
+an upload while the config already has a run queued or running (that run would not read
+the upload).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.conf import settings
 
 from syncs.errors import SyncFailure
 from syncs.models import SyncConfig, SyncRun
-from syncs.services import sync_run_create, sync_run_execute
+from syncs.services import sync_run_active, sync_run_request
 from syncs.sources.local import check_zip
 
 
@@ -93,8 +95,21 @@ def _prune(config: SyncConfig) -> None:
 def sync_run_upload(
     *, config: SyncConfig, files: Iterable[UploadedFile], dry_run: bool = False
 ) -> SyncRun:
-    """Store the upload and sync it now (refused uploads raise SyncFailure, no run)."""
+    """Store the upload and queue its run (refused uploads raise SyncFailure, no run)."""
+    _refuse_while_active(config)
     path = upload_store(config=config, files=files)
-    return sync_run_execute(
-        run=sync_run_create(config=config, dry_run=dry_run, upload_path=str(path))
-    )
+    run, created = sync_run_request(config=config, dry_run=dry_run, upload_path=str(path))
+    if not created:  # another run was queued between the check and now
+        shutil.rmtree(path, ignore_errors=True)
+        _refuse_while_active(config)
+    return run
+
+
+def _refuse_while_active(config: SyncConfig) -> None:
+    active = sync_run_active(config=config)
+    if active is not None:
+        raise _refuse(
+            f"Run #{active.pk} of this sync is {active.get_status_display().lower()}; "
+            "upload again when it has finished (the upload was not kept).",
+            run=active.pk,
+        )

@@ -75,12 +75,34 @@ def test_admin_action_approves_blocked_archives(admin_client, synced):
 
 
 @pytest.mark.django_db
-def test_admin_action_runs_a_sync_now(admin_client, config, district, tmp_path):
+def test_check_for_new_data_queues_a_run_that_the_worker_executes(
+    admin_client, config, district, tmp_path, django_capture_on_commit_callbacks
+):
     district.write(tmp_path / "roster")
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = admin_client.post(
+            reverse("admin:syncs_syncconfig_changelist"),
+            {"action": "run_now", "_selected_action": [config.pk]},
+            follow=True,
+        )
+    assert response.status_code == 200
+    run = SyncRun.objects.get()
+    assert run.status == "queued" and "queued on the worker" in response.content.decode()
+    assert len(queued) == 1  # handed to the worker only once the request commits
+    queued[0]()  # the worker (sync mode in tests) runs it
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+
+
+@pytest.mark.django_db
+def test_check_for_new_data_while_a_run_is_queued_returns_that_run(
+    admin_client, config, django_capture_on_commit_callbacks
+):
+    queued = SyncRun.objects.create(config=config)
     response = admin_client.post(
         reverse("admin:syncs_syncconfig_changelist"),
         {"action": "run_now", "_selected_action": [config.pk]},
         follow=True,
     )
-    assert response.status_code == 200
-    assert SyncRun.objects.get().status == "succeeded"
+    assert SyncRun.objects.get() == queued
+    assert f"run #{queued.pk}</a> is already queued; not queued again" in response.content.decode()

@@ -32,6 +32,19 @@ def zip_upload(members: dict[str, bytes], name="roster.zip") -> SimpleUploadedFi
     return SimpleUploadedFile(name, buf.getvalue())
 
 
+@pytest.fixture
+def upload(django_capture_on_commit_callbacks):
+    """Upload, and let the worker (inline in tests) run the queued run."""
+
+    def upload(**kwargs) -> SyncRun:
+        with django_capture_on_commit_callbacks(execute=True):
+            run = sync_run_upload(**kwargs)
+        run.refresh_from_db()
+        return run
+
+    return upload
+
+
 def refused(config, files, match):
     with pytest.raises(SyncFailure, match=match) as exc:
         sync_run_upload(config=config, files=files)
@@ -42,8 +55,10 @@ def refused(config, files, match):
 
 
 @pytest.mark.django_db
-def test_upload_of_the_csv_files_syncs_once_and_keeps_them_on_the_run(config, district, tmp_path):
-    run = sync_run_upload(config=config, files=csv_uploads(district.write(tmp_path / "export")))
+def test_upload_of_the_csv_files_syncs_once_and_keeps_them_on_the_run(
+    config, district, tmp_path, upload
+):
+    run = upload(config=config, files=csv_uploads(district.write(tmp_path / "export")))
     assert run.status == "succeeded", run.message
     assert Person.objects.count() == 8
     assert run.upload_path.startswith(str(upload_root(config)))
@@ -51,10 +66,10 @@ def test_upload_of_the_csv_files_syncs_once_and_keeps_them_on_the_run(config, di
 
 
 @pytest.mark.django_db
-def test_upload_of_a_zip_with_junk_members_ignores_the_junk(config, district, tmp_path):
+def test_upload_of_a_zip_with_junk_members_ignores_the_junk(config, district, tmp_path, upload):
     files = {f"export/{p.name}": p.read_bytes() for p in district.write(tmp_path / "e").iterdir()}
     files |= {"__MACOSX/export/._users.csv": b"\x00\x05junk", "export/.DS_Store": b"\x00junk"}
-    run = sync_run_upload(config=config, files=[zip_upload(files)], dry_run=True)
+    run = upload(config=config, files=[zip_upload(files)], dry_run=True)
     assert run.status == "succeeded", run.message
     assert run.dry_run and not Person.objects.exists()
 
@@ -113,27 +128,40 @@ def test_upload_of_a_corrupt_zip_is_refused(config):
 
 
 @pytest.mark.django_db
-def test_only_the_newest_uploads_are_kept(config, district, tmp_path, settings):
+def test_only_the_newest_uploads_are_kept(config, district, tmp_path, settings, upload):
     settings.ROLLCALL = {**settings.ROLLCALL, "KEEP_UPLOADS": 2}
     export = district.write(tmp_path / "export")
     for _ in range(3):
-        sync_run_upload(config=config, files=csv_uploads(export), dry_run=True)
+        upload(config=config, files=csv_uploads(export), dry_run=True)
     assert len(list(upload_root(config).iterdir())) == 2
 
 
 @pytest.mark.django_db
-def test_admin_upload_page_syncs_and_shows_the_run(admin_client, config, district, tmp_path):
+def test_admin_upload_page_syncs_and_shows_the_run(
+    admin_client, config, district, tmp_path, django_capture_on_commit_callbacks
+):
     from django.urls import reverse
 
     url = reverse("admin:syncs_syncconfig_upload", args=[config.pk])
     change = admin_client.get(reverse("admin:syncs_syncconfig_change", args=[config.pk]))
     assert url in change.content.decode()  # linked from the config's page
     assert admin_client.get(url).status_code == 200
-    response = admin_client.post(url, {"files": csv_uploads(district.write(tmp_path / "e"))})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, {"files": csv_uploads(district.write(tmp_path / "e"))})
     run = SyncRun.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:syncs_syncrun_change", args=[run.pk])
     assert run.status == "succeeded"
+
+
+@pytest.mark.django_db
+def test_upload_while_a_run_is_active_is_refused_and_not_kept(config, district, tmp_path):
+    active = SyncRun.objects.create(config=config, status="running")
+    with pytest.raises(SyncFailure, match=f"Run #{active.pk} of this sync is running"):
+        sync_run_upload(config=config, files=csv_uploads(district.write(tmp_path / "e")))
+    assert list(SyncRun.objects.all()) == [active]
+    root = upload_root(config)
+    assert not root.exists() or not any(root.iterdir())
 
 
 @pytest.mark.django_db

@@ -1,0 +1,223 @@
+"""Queued runs (issue #6, DESIGN §6): one active run per config, enqueued after commit,
+reaped when their worker stops. The real worker process is in test_worker_process.py."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from rostering.models import Person
+from syncs import progress
+from syncs.models import SchoolSummary, SyncRun
+from syncs.services import sync_run_request, sync_runs_reap
+from syncs.tasks import reap_stale_runs, run_sync
+from tests.syncs.test_sync_run import snapshot
+
+
+@pytest.fixture
+def request_run(django_capture_on_commit_callbacks):
+    """Request a run and let the (inline, in tests) worker execute what was queued."""
+
+    def request(config, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            run, created = sync_run_request(config=config, **kwargs)
+        run.refresh_from_db()
+        return run, created
+
+    return request
+
+
+@pytest.mark.django_db
+def test_a_run_is_handed_to_the_worker_only_when_its_transaction_commits(
+    config, district, tmp_path, django_capture_on_commit_callbacks
+):
+    district.write(tmp_path / "roster")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run, created = sync_run_request(config=config)
+    assert created and run.status == "queued" and len(callbacks) == 1
+    callbacks[0]()  # the commit: the (inline) worker runs it and records its task id
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.task_id
+    assert run.worker  # host:pid of the process that ran it
+
+
+@pytest.mark.django_db
+def test_a_second_request_while_one_is_queued_or_running_returns_that_run(config):
+    first, created = sync_run_request(config=config)
+    assert created
+    again, created_again = sync_run_request(config=config, dry_run=True)
+    assert (again.pk, created_again) == (first.pk, False)
+    SyncRun.objects.filter(pk=first.pk).update(status="running")
+    again, created_again = sync_run_request(config=config)
+    assert (again.pk, created_again) == (first.pk, False)
+    assert SyncRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_finished_run_does_not_block_the_next_request(config, district, tmp_path, request_run):
+    district.write(tmp_path / "roster")
+    first, _ = request_run(config)
+    assert first.status == "succeeded"
+    second, created = request_run(config)
+    assert created and second.pk != first.pk and second.status == "succeeded"
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_active_run_of_a_config(config):
+    SyncRun.objects.create(config=config, status="running")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SyncRun.objects.create(config=config)
+    # A finished run and another config's active run are allowed.
+    SyncRun.objects.create(config=config, status="failed")
+    other = config.__class__.objects.create(
+        organization=config.organization, name="Other", source_kind="local_files"
+    )
+    SyncRun.objects.create(config=other)
+
+
+@pytest.mark.django_db
+def test_a_task_delivered_twice_runs_the_sync_once(config, district, tmp_path, request_run):
+    district.write(tmp_path / "roster")
+    run, _ = request_run(config)
+    finished = run.finished_at
+    assert run_sync(run.pk) == "succeeded"  # the broker re-delivers: the claim refuses it
+    run.refresh_from_db()
+    assert run.finished_at == finished
+    assert run_sync(999_999) == "missing"
+
+
+# ---------------------------------------------------------------- the reaper
+
+
+@pytest.mark.django_db
+def test_reaper_fails_a_running_run_whose_heartbeat_stopped(config, district, sync):
+    sync(district)
+    before = snapshot()
+    stale = timezone.now() - timedelta(minutes=11)
+    run = SyncRun.objects.create(
+        config=config, status="running", stage="apply", started_at=stale, heartbeat_at=stale
+    )
+    assert sync_runs_reap() == [run.pk]
+    run.refresh_from_db()
+    assert (run.status, run.failure_reason, run.stage) == ("failed", "internal_error", "done")
+    assert run.diagnostics["failure"]["error"] == "worker stopped"
+    assert "worker running this sync stopped" in run.message
+    assert "during applying" in run.message and "nothing was changed" in run.message
+    assert set(SchoolSummary.objects.filter(run=run).values_list("status", flat=True)) == {"failed"}
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_reaper_leaves_a_run_with_a_recent_heartbeat_alone(config):
+    recent = timezone.now() - timedelta(seconds=30)
+    run = SyncRun.objects.create(
+        config=config, status="running", started_at=recent, heartbeat_at=recent
+    )
+    assert reap_stale_runs() == []
+    run.refresh_from_db()
+    assert run.status == "running"
+
+
+@pytest.mark.django_db
+def test_reaper_says_when_a_stopped_run_had_already_applied_its_changes(config):
+    stale = timezone.now() - timedelta(hours=1)
+    run = SyncRun.objects.create(
+        config=config, status="running", stage="report", heartbeat_at=stale
+    )
+    sync_runs_reap()
+    run.refresh_from_db()
+    assert "changes had been applied" in run.message
+
+
+@pytest.mark.django_db
+def test_reaper_fails_a_run_no_worker_started(config):
+    run = SyncRun.objects.create(config=config)
+    SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=5))
+    assert sync_runs_reap() == [run.pk]
+    run.refresh_from_db()
+    assert run.failure_reason == "internal_error"
+    assert "No worker started this sync within 4 hours" in run.message
+    assert run.diagnostics["failure"]["error"] == "never started"
+
+
+@pytest.mark.django_db
+def test_after_the_reaper_the_next_run_starts_and_succeeds(config, district, tmp_path, request_run):
+    district.write(tmp_path / "roster")
+    stale = timezone.now() - timedelta(minutes=30)
+    dead = SyncRun.objects.create(config=config, status="running", heartbeat_at=stale)
+    blocked, created = request_run(config)
+    assert (blocked.pk, created) == (dead.pk, False)
+    sync_runs_reap()
+    run, created = request_run(config)
+    assert created and run.status == "succeeded"
+    assert Person.objects.count() == 8
+
+
+@pytest.mark.django_db
+def test_reaper_does_not_fail_a_run_that_beat_after_it_looked(config, monkeypatch):
+    """The reaper's UPDATE is conditional on the heartbeat it saw."""
+    stale = timezone.now() - timedelta(minutes=30)
+    run = SyncRun.objects.create(config=config, status="running", heartbeat_at=stale)
+    from syncs.services import queue
+
+    original = queue._fail
+
+    def beat_first(r, *args, **kwargs):
+        SyncRun.objects.filter(pk=r.pk).update(heartbeat_at=timezone.now())
+        return original(r, *args, **kwargs)
+
+    monkeypatch.setattr(queue, "_fail", beat_first)
+    assert sync_runs_reap() == []
+    run.refresh_from_db()
+    assert run.status == "running"
+
+
+# ---------------------------------------------------------------- progress
+
+
+def test_overall_percent_rises_through_the_stages():
+    stages = ["queued", "fetch", "parse", "scope", "validate", "devices", "plan", "guard"]
+    stages += ["apply", "report"]
+    seen = [progress.percent(stage, done, 10) for stage in stages for done in (0, 5, 10)]
+    assert seen == sorted(seen) and seen[0] == 0 and seen[-1] < 100
+    assert progress.percent("apply", 0, 0, finished=True) == 100
+    assert progress.percent("parse", 50, 0) == progress.percent("parse", 0, 0)  # total unknown
+
+
+@pytest.mark.django_db
+def test_parsing_counts_every_row_read(district, tmp_path):
+    from syncs import formats
+    from syncs.services.execute import _count_lines
+
+    folder = district.write(tmp_path / "roster")
+    with progress.tracking(run_id=0, interval=0) as tracked:
+        tracked.start("parse", _count_lines(folder))
+        roster, _ = formats.parse(folder)
+    rows = sum(1 for p in folder.glob("*.csv") for _ in p.open()) - len(list(folder.glob("*.csv")))
+    assert tracked.done == rows and tracked.total >= rows
+    progress.advance(5)  # outside a run: nothing to count, no error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeat_thread_writes_progress_while_running_and_never_after(config):
+    run = SyncRun.objects.create(config=config, status="running")
+    with progress.tracking(run.pk, interval=0.05) as tracked:
+        tracked.start("parse", 100)
+        tracked.advance(40)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            run.refresh_from_db()
+            if run.progress_done == 40:
+                break
+            time.sleep(0.02)
+        assert (run.stage, run.progress_done, run.progress_total) == ("parse", 40, 100)
+        assert run.heartbeat_at is not None
+        SyncRun.objects.filter(pk=run.pk).update(status="succeeded", stage="done")
+        tracked.start("report", 1)
+        time.sleep(0.2)
+    run.refresh_from_db()
+    assert (run.status, run.stage) == ("succeeded", "done")  # the outcome is never overwritten
