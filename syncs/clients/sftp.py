@@ -187,12 +187,13 @@ class SftpSession:
         """Download every file `list_files` finds in `remote_dir` into `dest`, whole."""
         files = self.list_files(remote_dir)
         for item in files:
-            self._download(remote_dir, item, dest / item.name, max_file_bytes)
+            self.download_file(remote_dir, item, dest / item.name, max_file_bytes)
         return files
 
-    def _download(
+    def download_file(
         self, remote_dir: str, item: RemoteFile, target: Path, max_file_bytes: int | None
     ) -> None:
+        """Download one listed file whole into `target`; a short read fails the run."""
         progress = _Progress(expected=item.size)
         with target.open("wb") as out:
             # Local write errors (a full disk) surface here as themselves, not as the
