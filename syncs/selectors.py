@@ -31,7 +31,11 @@ def issue_rows(issues: QuerySet[Issue]) -> QuerySet:
 
 
 def run_report(run: SyncRun, *, issue_limit: int | None = None) -> dict:
-    """A run as one JSON-ready dict: outcome, counts, schools, issues, diagnostics."""
+    """A run as one JSON-ready dict: outcome, counts, schools, issues, diagnostics.
+
+    `run.stage` and `run.progress` are as the database last had them: the stage changes
+    as it starts, the records done only on the run's heartbeat (`syncs.progress`).
+    """
     counts = {
         kind: {key: run.counts.get(kind, {}).get(key, 0) for key in COUNT_KEYS}
         for kind in COUNT_KINDS
@@ -58,6 +62,12 @@ def run_report(run: SyncRun, *, issue_limit: int | None = None) -> dict:
             "id": run.pk,
             "config": run.config_id,
             "status": run.status,
+            "stage": run.stage,
+            "progress": {
+                "done": run.progress_done,
+                "total": run.progress_total,
+                "percent": run.percent,
+            },
             "failure_reason": run.failure_reason or None,
             "dry_run": run.dry_run,
             "message": run.message,

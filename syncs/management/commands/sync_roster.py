@@ -1,7 +1,9 @@
-"""python manage.py sync_roster --org SLUG (--path DIR_OR_ZIP | --source sftp ...): one sync, inline."""
+"""python manage.py sync_roster --org SLUG (--path DIR_OR_ZIP | --source sftp ...): one sync,
+inline (with a progress bar on a terminal), or queued on the worker with --queue."""
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 from decimal import Decimal, InvalidOperation
@@ -11,9 +13,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
 from rostering.models import Organization
-from syncs.models import RosterFormat, RunStatus, SourceKind, SyncConfig
+from syncs import progress, terminal
+from syncs.models import RosterFormat, RunStatus, SourceKind, SyncConfig, SyncRun, Trigger
 from syncs.selectors import run_report
-from syncs.services import sync_run_create, sync_run_execute
+from syncs.services import sync_run_create, sync_run_execute, sync_run_request
 
 LOCAL_CONFIG_NAME = "Local files"
 SFTP_CONFIG_NAME = "SFTP"
@@ -37,7 +40,9 @@ class Command(BaseCommand):
     help = (
         "Sync an organization now, from roster files in a folder or zip (--path) or on an "
         "SFTP server (--source sftp). Creates the organization and its sync config when "
-        "missing. Exit status: 0 when the run succeeded, 1 when it failed, 2 on bad arguments."
+        "missing. With --queue, hand the run to the worker and print its id instead (follow "
+        "it with sync_status). Exit status: 0 when the run succeeded (or was queued), 1 when "
+        "it failed, 2 on bad arguments."
     )
 
     def add_arguments(self, parser):
@@ -91,6 +96,12 @@ class Command(BaseCommand):
         parser.add_argument("--threshold", help="Deletion threshold in percent (0-100).")
         parser.add_argument(
             "--dry-run", action="store_true", help="Plan and report; change nothing."
+        )
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="Queue the run on the worker and print its id, instead of running it here. "
+            "When the config already has a queued or running run, print that one's id.",
         )
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
@@ -153,14 +164,56 @@ class Command(BaseCommand):
         if config.source_kind == SourceKind.SFTP and not config.sftp_host_key:
             self._record_host_key(config)
 
-        run = sync_run_execute(run=sync_run_create(config=config, dry_run=opts["dry_run"]))
+        if opts["queue"]:
+            self._queue(config, dry_run=opts["dry_run"], as_json=opts["json"])
+            return
+        run = sync_run_create(config=config, dry_run=opts["dry_run"])
+        if not opts["json"] and self.stdout.isatty():
+            run = self._execute_with_bar(run)
+        else:
+            run = sync_run_execute(run=run)
         report = run_report(run)
         if opts["json"]:
             self.stdout.write(json.dumps(report, default=str))
         else:
-            self._print(report)
+            terminal.write_report(self.stdout, self.style, report)
         if run.status != RunStatus.SUCCEEDED:
             raise CommandError(run.message or "The sync failed.", returncode=1)
+
+    def _queue(self, config: SyncConfig, *, dry_run: bool, as_json: bool) -> None:
+        run, created = sync_run_request(config=config, trigger=Trigger.MANUAL, dry_run=dry_run)
+        status = run.status
+        if created:
+            # Outside a transaction the run was handed to the queue already; if the queue
+            # refused it, the run was failed at once and saying "queued" would be wrong.
+            failed = SyncRun.objects.filter(pk=run.pk, status=RunStatus.FAILED).first()
+            if failed is not None:
+                if as_json:
+                    self.stdout.write(json.dumps(run_report(failed), default=str))
+                raise CommandError(failed.message, returncode=1)
+        if as_json:
+            out: dict = {"run": {"id": run.pk, "status": status}}
+            if not created:
+                out["existing"] = True
+            self.stdout.write(json.dumps(out))
+            return
+        if created:
+            self.stdout.write(f"Run #{run.pk} queued")
+        else:
+            self.stdout.write(f"Run #{run.pk} is already {status}; not queued again")
+        self.stdout.write(f"Follow it with: python manage.py sync_status {run.pk} --wait")
+
+    def _execute_with_bar(self, run: SyncRun) -> SyncRun:
+        """Run the sync here while a thread draws its in-memory progress on the terminal.
+
+        The run's Progress lives in a context variable of the context executing it; the
+        sync runs in a context of its own, so the drawing thread can read the variable
+        from a snapshot of that context (`Context.copy()` is cheap and never enters it).
+        """
+        context = contextvars.copy_context()
+        line = terminal.ProgressLine(self.stdout, tty=True)
+        with terminal.drawing(line, lambda: context.copy().run(progress.current)):
+            return context.run(sync_run_execute, run=run)
 
     def _api_settings(self, config: SyncConfig, opts: dict) -> None:
         """Apply the API options; anything left out keeps what the config already has."""
@@ -249,25 +302,3 @@ class Command(BaseCommand):
                 f"Recorded the SFTP server's host key {report.fingerprint} on first "
                 "connection. Confirm it with the district and pass --host-key next time."
             )
-
-    def _print(self, report: dict) -> None:
-        r = report["run"]
-        kind = "Dry run" if r["dry_run"] else "Run"
-        seconds = f" in {r['duration_seconds']:.1f} s" if r["duration_seconds"] is not None else ""
-        headline = f"{kind} #{r['id']} {r['status']}{seconds}"
-        if r["failure_reason"]:
-            headline += f" ({r['failure_reason']})"
-        style = self.style.SUCCESS if r["status"] == RunStatus.SUCCEEDED else self.style.ERROR
-        self.stdout.write(style(headline))
-        self.stdout.write(r["message"])
-        self.stdout.write(
-            f"{'':14}{'created':>9}{'updated':>9}{'archived':>9}{'unchanged':>10}{'errors':>8}"
-        )
-        for kind, c in report["counts"].items():
-            self.stdout.write(
-                f"{kind:14}{c['created']:>9}{c['updated'] + c['unarchived']:>9}"
-                f"{c['archived']:>9}{c['unchanged']:>10}{c['quarantined']:>8}"
-            )
-        totals = report["diagnostics"].get("issues", {})
-        if totals:
-            self.stdout.write("Issues: " + ", ".join(f"{code} {n}" for code, n in totals.items()))
