@@ -20,7 +20,8 @@ run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py setup_demo --url http://$(HOST):$(PORT)
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py setup_schedules
+	$(PY) manage.py serve $(HOST):$(PORT)
 
 test: venv
 	$(VENV)/bin/ruff check .
