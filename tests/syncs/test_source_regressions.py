@@ -107,7 +107,9 @@ def test_a_zip_member_clashing_with_a_file_fails_invalid_files(config, tmp_path)
 
 
 @pytest.mark.django_db
-def test_an_upload_keeps_the_format_set_on_the_config(config, district, tmp_path, settings):
+def test_an_upload_keeps_the_format_set_on_the_config(
+    config, district, tmp_path, settings, django_capture_on_commit_callbacks
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from syncs.uploads import sync_run_upload
@@ -117,7 +119,9 @@ def test_an_upload_keeps_the_format_set_on_the_config(config, district, tmp_path
     config.save()
     export = district.write(tmp_path / "export")
     files = [SimpleUploadedFile(p.name, p.read_bytes()) for p in export.glob("*.csv")]
-    run = sync_run_upload(config=config, files=files)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = sync_run_upload(config=config, files=files)
+    run.refresh_from_db()
     assert run.failure_reason == "invalid_files"  # read as Clever, as the config says
     assert "students.csv" in run.message
 
