@@ -237,7 +237,8 @@ ROLLCALL = {
     # died). Above the longest single write: on SQLite the heartbeat pauses while the
     # run's own apply transaction holds the write lock.
     "HEARTBEAT_STALE_SECONDS": env.float("ROLLCALL_HEARTBEAT_STALE_SECONDS", default=600),
-    # ... and a queued sync no worker started within this long.
+    # ... and a queued sync older than this whose task the broker no longer holds (one
+    # still in the queue waits for a free worker however long it takes).
     "QUEUED_STALE_SECONDS": env.float("ROLLCALL_QUEUED_STALE_SECONDS", default=4 * 3600),
     # The pre-flight check runs this many hours before each config's window opens.
     "PREFLIGHT_HOURS_BEFORE": env.float("ROLLCALL_PREFLIGHT_HOURS_BEFORE", default=3),

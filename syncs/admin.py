@@ -163,8 +163,13 @@ class SyncConfigAdmin(UploadAdminMixin, admin.ModelAdmin):
     def _run(self, request, queryset, *, dry_run: bool):
         for config in queryset:
             run, created = sync_run_request(config=config, dry_run=dry_run)
+            run.refresh_from_db()  # handed over already: the hand-over may have failed
             url = reverse("admin:syncs_syncrun_change", args=[run.pk])
             link = format_html('<a href="{}">run #{}</a>', url, run.pk)
+            if created and run.status == "failed":
+                text = format_html("{}: {} could not be queued. {}", config, link, run.message)
+                self.message_user(request, text, messages.ERROR)
+                continue
             if created:
                 text = format_html("{}: {} queued on the worker.", config, link)
             else:

@@ -101,7 +101,11 @@ def sync_run_upload(
     run, created = sync_run_request(config=config, dry_run=dry_run, upload_path=str(path))
     if not created:  # another run was queued between the check and now
         shutil.rmtree(path, ignore_errors=True)
-        _refuse_while_active(config)
+        raise _refuse(
+            f"Run #{run.pk} of this sync was queued while the files were uploading; "
+            "upload again when it has finished (the upload was not kept).",
+            run=run.pk,
+        )
     return run
 
 

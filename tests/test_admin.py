@@ -106,3 +106,20 @@ def test_check_for_new_data_while_a_run_is_queued_returns_that_run(
     )
     assert SyncRun.objects.get() == queued
     assert f"run #{queued.pk}</a> is already queued; not queued again" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_for_new_data_says_when_the_queue_refused_the_run(admin_client, config, monkeypatch):
+    def refused(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr("django_q.tasks.async_task", refused)
+    response = admin_client.post(
+        reverse("admin:syncs_syncconfig_changelist"),
+        {"action": "run_now", "_selected_action": [config.pk]},
+        follow=True,
+    )
+    run = SyncRun.objects.get()
+    assert (run.status, run.failure_reason) == ("failed", "internal_error")
+    page = response.content.decode()
+    assert "could not be queued" in page and "queued on the worker" not in page

@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -62,16 +62,21 @@ def apply_plan(
     now: datetime,
     previous_run_id: int | None = None,
     still_missing: dict[str, set[int]] | None = None,
+    before_writes: Callable[[], None] | None = None,
+    after_writes: Callable[[], None] | None = None,
 ) -> dict[str, float]:
     """Apply `plan`; archives only when `archive` (the guard passed).
 
     `previous_run_id` is the config's last run that applied a plan; records this run
     misses were last seen by it, unless they were already missing then (`still_missing`,
-    record ids per kind).
+    record ids per kind). `before_writes` and `after_writes` run first and last inside
+    the transaction (the run's lease, and its applied marker).
     """
     w = _Writer(plan, roster, mirror, config, run, now)
     progress.set_total(APPLY_STEPS if archive else APPLY_STEPS - 1)
     with transaction.atomic():
+        if before_writes is not None:
+            before_writes()
         with w.timed("schools"):
             w.schools()
         with w.timed("people"):
@@ -88,6 +93,8 @@ def apply_plan(
         with w.timed("stamps"):
             w.stamp_missing(previous_run_id, still_missing or {})
             w.stamp_schools()
+        if after_writes is not None:
+            after_writes()
         committing = time.perf_counter()
     # Deferred foreign-key checks run at commit on PostgreSQL: worth seeing apart.
     w.timings["apply.commit"] = round(time.perf_counter() - committing, 3)

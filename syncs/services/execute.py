@@ -120,6 +120,17 @@ def sync_run_create(
     )
 
 
+class RunLost(Exception):
+    """The run is no longer running (the reaper failed it): stop without writing."""
+
+
+def _hold(run_id: int, **fields) -> None:
+    """Write to the run only while it is still running, which is this process's lease:
+    a run the reaper failed must not apply, and must not overwrite its reaped outcome."""
+    if not SyncRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(**fields):
+        raise RunLost(run_id)
+
+
 class _Run:
     """One execution's working state: findings so far, stage timings, the stage marker."""
 
@@ -137,8 +148,12 @@ class _Run:
         tracked = progress.current()
         if tracked is not None:
             tracked.start(stage, total)
-        SyncRun.objects.filter(pk=self.run.pk, status=RunStatus.RUNNING).update(
-            stage=stage, heartbeat_at=timezone.now(), progress_done=0, progress_total=total
+        _hold(
+            self.run.pk,
+            stage=stage,
+            heartbeat_at=timezone.now(),
+            progress_done=0,
+            progress_total=total,
         )
         self.run.stage = stage
         started = time.perf_counter()
@@ -188,26 +203,54 @@ def sync_run_execute(*, run: SyncRun, now: datetime | None = None) -> SyncRun:
         run.refresh_from_db()
         return run
     try:
-        beat = settings.ROLLCALL["HEARTBEAT_SECONDS"]
-        with _cyclic_gc_paused(), progress.tracking(run.pk, beat):
-            _execute(state)
-    except SyncFailure as failure:
-        _finish_failed(state, failure)
-    except Exception as exc:  # noqa: BLE001 - recorded on the run, then logged in full
-        logger.exception("Sync run %s failed unexpectedly", run.pk)
-        outcome = (
-            "the changes were applied, but the run's report could not be recorded"
-            if state.applied
-            else "nothing was changed"
-        )
-        _finish_failed(
-            state,
-            SyncFailure(
-                FailureReason.INTERNAL_ERROR,
-                f"The sync stopped on an unexpected error; {outcome}. "
-                "Support has the details in the server log.",
-                {"error": type(exc).__name__, "applied": state.applied},
-            ),
+        try:
+            beat = settings.ROLLCALL["HEARTBEAT_SECONDS"]
+            with _cyclic_gc_paused(), progress.tracking(run.pk, beat):
+                _execute(state)
+        except SyncFailure as failure:
+            _finish_failed(state, failure)
+        except (KeyboardInterrupt, SystemExit) as stop:
+            # Ctrl-C on an inline sync, or a worker shut down mid-run: the config must not
+            # stay blocked by a run nobody is running. The apply transaction rolled back
+            # unless it had committed.
+            outcome = (
+                "the changes had been applied, but the report was not recorded"
+                if state.applied
+                else "nothing was changed"
+            )
+            SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+                status=RunStatus.FAILED,
+                failure_reason=FailureReason.INTERNAL_ERROR,
+                stage=Stage.DONE,
+                finished_at=timezone.now(),
+                message=f"The sync was stopped (Ctrl-C or a shutdown signal) while "
+                f"{run.get_stage_display().lower()}; {outcome}. Run it again.",
+                diagnostics={"failure": {"error": "interrupted", "stage": run.stage}},
+            )
+            raise stop
+        except RunLost:
+            raise
+        except Exception as exc:  # noqa: BLE001 - recorded on the run, then logged in full
+            logger.exception("Sync run %s failed unexpectedly", run.pk)
+            outcome = (
+                "the changes were applied, but the run's report could not be recorded"
+                if state.applied
+                else "nothing was changed"
+            )
+            _finish_failed(
+                state,
+                SyncFailure(
+                    FailureReason.INTERNAL_ERROR,
+                    f"The sync stopped on an unexpected error; {outcome}. "
+                    "Support has the details in the server log.",
+                    {"error": type(exc).__name__, "applied": state.applied},
+                ),
+            )
+    except RunLost:
+        logger.warning(
+            "Sync run %s was failed by the reaper while this process still ran it; "
+            "stopped without applying or recording anything more",
+            run.pk,
         )
     run.refresh_from_db()
     return run
@@ -320,6 +363,12 @@ def _execute(s: _Run) -> None:
                 archive=not blocked,
                 now=s.now,
                 **_previous_applied_run(run),
+                # First inside the transaction: still ours? On PostgreSQL this also
+                # locks the run row until commit, so the reaper cannot fail it meanwhile.
+                before_writes=lambda: _hold(run.pk, heartbeat_at=timezone.now()),
+                # Last inside it: the reaper reads "report" as "applied" only if the
+                # changes committed.
+                after_writes=lambda: _hold(run.pk, stage=Stage.REPORT),
             )
             s.applied = True
         s.timings.update(apply_timings)
@@ -482,7 +531,23 @@ def _store(
     run.finished_at = timezone.now()
     run.timings = s.timings
     run.diagnostics = {**s.diagnostics, "issues": _issue_totals(s.findings)}
-    run.save()
+    # Conditional, never save(): an outcome the reaper recorded is not overwritten.
+    _hold(
+        run.pk,
+        **{
+            f: getattr(run, f)
+            for f in (
+                "status",
+                "failure_reason",
+                "message",
+                "counts",
+                "stage",
+                "finished_at",
+                "timings",
+                "diagnostics",
+            )
+        },
+    )
     _forget_previous(run)
     if plan is not None:
         SchoolSummary.objects.bulk_create(

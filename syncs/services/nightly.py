@@ -82,8 +82,8 @@ def sync_configs_dispatch(*, now: datetime | None = None) -> list[int]:
                 end=config.window_end,
                 tz=config.time_zone,
             )
-        except Exception:  # noqa: BLE001 - a broken config (its time zone) must not stop the rest
-            logger.exception("Sync config %s: its nightly window cannot be computed", config.pk)
+        except Exception as exc:  # noqa: BLE001 - a broken config must not stop the rest
+            _cannot_schedule(config, now, exc)
             continue
         if night is not None:
             due.append((config, night))
@@ -128,6 +128,21 @@ def sync_configs_dispatch(*, now: datetime | None = None) -> list[int]:
                 run.status,
             )
     return queued
+
+
+def _cannot_schedule(config: SyncConfig, now: datetime, exc: Exception) -> None:
+    """Say on the config (where support looks) why it is never queued; once, not per tick."""
+    message = (
+        f"The nightly sync cannot be scheduled: time zone {config.time_zone!r} or the "
+        "window is not valid. Set a time zone such as America/Los_Angeles on the config."
+    )
+    changed = (
+        SyncConfig.objects.filter(pk=config.pk)
+        .exclude(preflight_ok=False, preflight_message=message)
+        .update(preflight_ok=False, preflight_message=message, preflight_checked_at=now)
+    )
+    if changed:
+        logger.warning("Sync config %s: %s (%s: %s)", config.pk, message, type(exc).__name__, exc)
 
 
 # ---------------------------------------------------------------- pre-flight

@@ -18,6 +18,10 @@ from syncs.models import FailureReason, RunStatus, Stage, SyncConfig, SyncRun, T
 
 logger = logging.getLogger(__name__)
 
+# A run is handed to the broker right after its transaction commits; one without a task
+# id this long after it was created never will be.
+HANDOVER_SECONDS = 120
+
 
 def sync_run_active(*, config: SyncConfig) -> SyncRun | None:
     """The config's queued or running run, if any."""
@@ -35,11 +39,13 @@ def sync_run_request(
     dry_run: bool = False,
     upload_path: str = "",
     scheduled_for: date | None = None,
+    enqueue: bool = True,
 ) -> tuple[SyncRun, bool]:
     """Queue a run of `config` now, unless one is queued or running: then return that one.
 
     Returns (run, created). A scheduled run names its night (`scheduled_for`); a second
     request for the same night returns the first night's run, whatever its status.
+    `enqueue=False` creates the run for the caller to execute inline (the shell).
     """
     for _attempt in range(5):
         existing = sync_run_active(config=config)
@@ -60,7 +66,8 @@ def sync_run_request(
             # Another request created the config's active run between the look and the
             # insert; the constraint refused this one. Look again and return theirs.
             continue
-        sync_run_enqueue(run=run)
+        if enqueue:
+            sync_run_enqueue(run=run)
         return run, True
     raise RuntimeError(f"Could not queue a run of config {config.pk}: the active run kept changing")
 
@@ -103,9 +110,12 @@ def sync_runs_reap(
 ) -> list[int]:
     """Fail runs whose worker stopped, so the config's next run can start.
 
-    A running run whose heartbeat is older than `stale_after` seconds, and a queued run no
-    worker took within `queued_after` seconds, are failed as `internal_error`. Returns the
-    ids of the runs failed.
+    Failed as `internal_error`: a running run whose heartbeat is older than `stale_after`
+    seconds; a queued run never handed to the broker (the process that queued it stopped
+    between its commit and the hand-over); and a queued run older than `queued_after`
+    seconds whose task the broker no longer holds. A queued run whose task still waits in
+    the broker is left alone however long it waits: workers may be busy or down, and it
+    runs when one is free. Returns the ids of the runs failed.
     """
     from syncs.services.execute import record_failed_summaries
 
@@ -118,7 +128,8 @@ def sync_runs_reap(
         status=RunStatus.RUNNING, heartbeat_at__lt=now - timedelta(seconds=stale_after)
     )
     for run in stale.select_related("config"):
-        applied = run.stage == Stage.REPORT  # the apply transaction had committed
+        # The apply transaction sets "report" as its last write: seen only if it committed.
+        applied = run.stage == Stage.REPORT and not run.dry_run
         outcome = (
             "Its changes had been applied, but its report was not recorded."
             if applied
@@ -132,21 +143,45 @@ def sync_runs_reap(
         )
         if _fail(run, now, "worker stopped", message, heartbeat=run.heartbeat_at.isoformat()):
             reaped.append(run.pk)
+    lost = SyncRun.objects.filter(
+        status=RunStatus.QUEUED,
+        task_id="",
+        created_at__lt=now - timedelta(seconds=HANDOVER_SECONDS),
+    )
+    for run in lost:
+        message = (
+            "This sync was never handed to the worker: the process that queued it stopped "
+            "before it could. Nothing was changed; queue it again."
+        )
+        if _fail(run, now, "never queued", message):
+            reaped.append(run.pk)
     waiting = SyncRun.objects.filter(
         status=RunStatus.QUEUED, created_at__lt=now - timedelta(seconds=queued_after)
-    )
-    for run in waiting.select_related("config"):
-        hours = queued_after / 3600
+    ).exclude(task_id="")
+    held = _tasks_in_broker() if waiting.exists() else set()
+    for run in waiting:
+        if held is None or run.task_id in held:
+            continue  # still waiting for a free worker (or the broker cannot be asked)
         message = (
-            f"No worker started this sync within {hours:g} hours of it being queued. "
-            "Nothing was changed. Check that the worker (manage.py qcluster) is running; "
-            "the next run can start."
+            "The worker's queue no longer holds this sync's task, and no worker ran it "
+            "(it was dropped after its delivery attempts). Nothing was changed; queue it "
+            "again, and check the worker's log."
         )
-        if _fail(run, now, "never started", message):
+        if _fail(run, now, "task lost", message):
             reaped.append(run.pk)
     for run in SyncRun.objects.filter(pk__in=reaped):
         record_failed_summaries(run, [])
     return reaped
+
+
+def _tasks_in_broker() -> set[str] | None:
+    """Ids of the tasks the ORM broker still holds (None: another broker; unknown)."""
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    if not Conf.ORM:
+        return None
+    return {str(q.task_id()) for q in OrmQ.objects.using(Conf.ORM).all()}
 
 
 def _fail(run: SyncRun, now: datetime, error: str, message: str, **details) -> bool:

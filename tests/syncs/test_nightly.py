@@ -545,3 +545,20 @@ def test_setup_schedules_updates_a_changed_schedule_keeping_its_next_run_and_dro
     preflight_schedule = Schedule.objects.get(name="rollcall: pre-flight checks")
     assert (preflight_schedule.minutes, preflight_schedule.next_run) == (15, later)
     assert Schedule.objects.filter(name__startswith="rollcall:").count() == 3
+
+
+@pytest.mark.django_db
+def test_a_config_with_an_invalid_time_zone_says_so_on_the_config_once(org, caplog):
+    from syncs.services.nightly import sync_configs_dispatch
+
+    broken = SyncConfig.objects.create(
+        organization=org, name="Broken", source_kind="local_files", time_zone="Mars/Olympus"
+    )
+    now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    assert sync_configs_dispatch(now=now) == []
+    broken.refresh_from_db()
+    assert broken.preflight_ok is False
+    assert "time zone 'Mars/Olympus'" in broken.preflight_message
+    caplog.clear()
+    sync_configs_dispatch(now=now)  # the next tick: nothing new to say
+    assert not [r for r in caplog.records if "cannot be scheduled" in r.getMessage()]

@@ -133,15 +133,124 @@ def test_reaper_says_when_a_stopped_run_had_already_applied_its_changes(config):
     assert "changes had been applied" in run.message
 
 
+def _broker_holds(task_id: str) -> None:
+    """Put a task in the ORM broker's queue, as async_task does."""
+    from django_q.models import OrmQ
+    from django_q.signing import SignedPackage
+
+    OrmQ.objects.create(key="rollcall", payload=SignedPackage.dumps({"id": task_id}))
+
+
 @pytest.mark.django_db
-def test_reaper_fails_a_run_no_worker_started(config):
+def test_reaper_fails_a_queued_run_never_handed_to_the_broker(config):
+    """The process that queued it died between its commit and the hand-over."""
     run = SyncRun.objects.create(config=config)
-    SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=5))
+    assert sync_runs_reap() == []  # the hand-over may still be under way
+    SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=3))
     assert sync_runs_reap() == [run.pk]
     run.refresh_from_db()
     assert run.failure_reason == "internal_error"
-    assert "No worker started this sync within 4 hours" in run.message
-    assert run.diagnostics["failure"]["error"] == "never started"
+    assert "never handed to the worker" in run.message
+    assert run.diagnostics["failure"]["error"] == "never queued"
+
+
+@pytest.mark.django_db
+def test_reaper_leaves_a_queued_run_whose_task_still_waits_for_a_worker(config):
+    run = SyncRun.objects.create(config=config, task_id="waiting-task")
+    _broker_holds("waiting-task")
+    SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=9))
+    assert sync_runs_reap() == []  # workers busy or down: it runs when one is free
+    run.refresh_from_db()
+    assert run.status == "queued"
+
+
+@pytest.mark.django_db
+def test_reaper_fails_a_queued_run_whose_task_the_broker_dropped(config):
+    run = SyncRun.objects.create(config=config, task_id="dropped-task")
+    _broker_holds("another-task")
+    SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    assert sync_runs_reap() == []  # not old enough to be called lost
+    SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=5))
+    assert sync_runs_reap() == [run.pk]
+    run.refresh_from_db()
+    assert "no longer holds this sync's task" in run.message
+    assert run.diagnostics["failure"]["error"] == "task lost"
+
+
+@pytest.mark.django_db
+def test_reaper_does_not_claim_a_stopped_dry_run_applied_anything(config):
+    stale = timezone.now() - timedelta(hours=1)
+    run = SyncRun.objects.create(
+        config=config, status="running", stage="report", heartbeat_at=stale, dry_run=True
+    )
+    sync_runs_reap()
+    run.refresh_from_db()
+    assert "nothing was changed" in run.message
+
+
+# ---------------------------------------------------------------- the run's lease
+
+
+@pytest.mark.django_db
+def test_a_run_reaped_before_apply_applies_nothing_and_keeps_the_reaped_outcome(
+    config, district, sync, monkeypatch
+):
+    """A live run whose heartbeat went stale (a paused machine) and was reaped must not
+    apply afterwards, nor overwrite the reaper's outcome: the config is free by then."""
+    from syncs.services import execute
+
+    sync(district)
+    before = snapshot()
+    original = execute._previous_applied_run
+
+    def reaped_meanwhile(run):
+        stale = timezone.now() - timedelta(hours=1)
+        SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
+        assert sync_runs_reap() == [run.pk]
+        return original(run)
+
+    monkeypatch.setattr(execute, "_previous_applied_run", reaped_meanwhile)
+    district.users[0]["givenName"] = "Renamed"  # a change the run would apply
+    run = sync(district)
+    assert (run.status, run.diagnostics["failure"]["error"]) == ("failed", "worker stopped")
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_a_run_reaped_during_report_does_not_overwrite_the_reaped_outcome(
+    config, district, sync, monkeypatch
+):
+    from syncs.pipeline.plan import Plan
+
+    original = Plan.counts
+
+    def reaped_meanwhile(plan, mirror):  # just before the outcome is recorded
+        SyncRun.objects.filter(status="running").update(status="failed", message="reaped")
+        return original(plan, mirror)
+
+    monkeypatch.setattr(Plan, "counts", reaped_meanwhile)
+    run = sync(district)
+    assert (run.status, run.message) == ("failed", "reaped")
+
+
+@pytest.mark.django_db
+def test_ctrl_c_during_a_sync_fails_the_run_and_frees_the_config(
+    config, district, sync, monkeypatch
+):
+    from syncs.services import execute
+
+    def interrupted(**kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(execute, "make_plan", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sync(district)
+    run = SyncRun.objects.get()
+    assert (run.status, run.failure_reason) == ("failed", "internal_error")
+    assert "stopped (Ctrl-C or a shutdown signal) while planning" in run.message
+    assert "nothing was changed" in run.message
+    assert run.diagnostics["failure"] == {"error": "interrupted", "stage": "plan"}
+    assert sync_run_request(config=config)[1]  # the next run can be queued
 
 
 @pytest.mark.django_db

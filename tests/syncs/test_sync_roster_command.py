@@ -359,3 +359,24 @@ def test_inline_run_draws_no_bar_off_a_terminal(district, tmp_path):
     assert code == 0
     assert "\r" not in out and "%" not in out
     assert out.startswith("Run #")
+
+
+@pytest.mark.django_db
+def test_inline_sync_while_a_run_is_queued_names_that_run_instead_of_starting_another(
+    district, tmp_path
+):
+    folder = district.write(tmp_path / "roster")
+    code, out = run_command("--org", "demo", "--path", str(folder), "--queue", "--json")
+    queued = json.loads(out)["run"]["id"]
+    try:
+        call_command("sync_roster", "--org", "demo", "--path", str(folder), stdout=StringIO())
+    except CommandError as exc:
+        assert exc.returncode == 1
+        assert f"Run #{queued} of this sync is already queued; not started again" in str(exc)
+        assert f"sync_status {queued} --wait" in str(exc)
+    else:
+        raise AssertionError("a second run started while one was queued")
+    code, out = run_command("--org", "demo", "--path", str(folder), "--json")
+    report = json.loads(out)  # still one JSON object, never a traceback
+    assert (code, report["run"]["id"], report["existing"]) == (1, queued, True)
+    assert SyncRun.objects.count() == 1

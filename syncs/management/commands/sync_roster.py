@@ -16,7 +16,7 @@ from rostering.models import Organization
 from syncs import progress, terminal
 from syncs.models import RosterFormat, RunStatus, SourceKind, SyncConfig, SyncRun, Trigger
 from syncs.selectors import run_report
-from syncs.services import sync_run_create, sync_run_execute, sync_run_request
+from syncs.services import sync_run_execute, sync_run_request
 
 LOCAL_CONFIG_NAME = "Local files"
 SFTP_CONFIG_NAME = "SFTP"
@@ -167,7 +167,17 @@ class Command(BaseCommand):
         if opts["queue"]:
             self._queue(config, dry_run=opts["dry_run"], as_json=opts["json"])
             return
-        run = sync_run_create(config=config, dry_run=opts["dry_run"])
+        run, created = sync_run_request(config=config, dry_run=opts["dry_run"], enqueue=False)
+        if not created:
+            # One run at a time per config: this one is queued or running elsewhere.
+            status = run.get_status_display().lower()
+            message = (
+                f"Run #{run.pk} of this sync is already {status}; not started again. "
+                f"Follow it with: python manage.py sync_status {run.pk} --wait"
+            )
+            if opts["json"]:
+                self.stdout.write(json.dumps({**run_report(run), "existing": True}, default=str))
+            raise CommandError(message, returncode=1)
         if not opts["json"] and self.stdout.isatty():
             run = self._execute_with_bar(run)
         else:
