@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 from django.utils import timezone
@@ -57,9 +57,16 @@ class Progress:
     stage: str = "queued"
     done: int = 0
     total: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def start(self, stage: str, total: int = 0) -> None:
-        self.stage, self.done, self.total = stage, 0, total
+        with self._lock:
+            self.stage, self.done, self.total = stage, 0, total
+
+    def snapshot(self) -> tuple[str, int, int]:
+        """(stage, done, total) of one stage, never a new stage with the old count."""
+        with self._lock:
+            return self.stage, self.done, self.total
 
     def advance(self, n: int = 1) -> None:
         self.done += n
@@ -100,14 +107,18 @@ class _Heartbeat(threading.Thread):
 
         try:
             while not self.stopping.wait(self.interval):
-                p = self.progress
+                stage, done, total = self.progress.snapshot()
                 try:
-                    # Only while running: never overwrite the outcome the run recorded.
-                    SyncRun.objects.filter(pk=self.run_id, status=RunStatus.RUNNING).update(
+                    # Only while running (never over the recorded outcome), and only the
+                    # count of the stage the run row is in: the stage itself is written
+                    # by the run alone, so a beat delayed by a lock cannot take the row
+                    # back to an earlier stage (or undo apply's "applied" marker).
+                    SyncRun.objects.filter(
+                        pk=self.run_id, status=RunStatus.RUNNING, stage=stage
+                    ).update(
                         heartbeat_at=timezone.now(),
-                        stage=p.stage,
-                        progress_done=p.done,
-                        progress_total=p.total,
+                        progress_done=done,
+                        progress_total=total,
                     )
                 except Exception as exc:  # noqa: BLE001 - a missed beat is retried next time
                     # On SQLite the run's own apply transaction holds the only write lock.

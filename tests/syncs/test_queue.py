@@ -313,7 +313,7 @@ def test_parsing_counts_every_row_read(district, tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_heartbeat_thread_writes_progress_while_running_and_never_after(config):
-    run = SyncRun.objects.create(config=config, status="running")
+    run = SyncRun.objects.create(config=config, status="running", stage="parse")
     with progress.tracking(run.pk, interval=0.05) as tracked:
         tracked.start("parse", 100)
         tracked.advance(40)
@@ -330,3 +330,16 @@ def test_heartbeat_thread_writes_progress_while_running_and_never_after(config):
         time.sleep(0.2)
     run.refresh_from_db()
     assert (run.status, run.stage) == ("succeeded", "done")  # the outcome is never overwritten
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_late_heartbeat_never_takes_the_run_back_to_an_earlier_stage(config):
+    """A beat delayed by a lock (SQLite's writer lock during apply) arrives after the run
+    moved on: it must not rewrite the stage, nor undo apply's "applied" marker."""
+    run = SyncRun.objects.create(config=config, status="running", stage="report")
+    with progress.tracking(run.pk, interval=0.02) as tracked:
+        tracked.start("apply", 7)  # the in-memory stage lags behind the row
+        tracked.advance(7)
+        time.sleep(0.2)
+    run.refresh_from_db()
+    assert (run.stage, run.progress_done) == ("report", 0)
