@@ -131,6 +131,11 @@ def _hold(run_id: int, **fields) -> None:
         raise RunLost(run_id)
 
 
+def _still_running(run_id: int) -> None:
+    if not SyncRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).exists():
+        raise RunLost(run_id)
+
+
 class _Run:
     """One execution's working state: findings so far, stage timings, the stage marker."""
 
@@ -363,12 +368,14 @@ def _execute(s: _Run) -> None:
                 archive=not blocked,
                 now=s.now,
                 **_previous_applied_run(run),
-                # First inside the transaction: still ours? On PostgreSQL this also
-                # locks the run row until commit, so the reaper cannot fail it meanwhile.
-                before_writes=lambda: _hold(run.pk, heartbeat_at=timezone.now()),
-                # Last inside it: the reaper reads "report" as "applied" only if the
-                # changes committed.
-                after_writes=lambda: _hold(run.pk, stage=Stage.REPORT),
+                # First inside the transaction: still ours? A read, so the run row is
+                # not locked while apply writes (the heartbeat goes on beating).
+                before_writes=lambda: _still_running(run.pk),
+                # Last inside it, the gate: a run reaped meanwhile rolls back. It locks
+                # the row only for the commit; a fresh heartbeat makes a reaper that
+                # waited on the lock find the run alive. The reaper reads "report" as
+                # "applied" only if the changes committed.
+                after_writes=lambda: _hold(run.pk, stage=Stage.REPORT, heartbeat_at=timezone.now()),
             )
             s.applied = True
         s.timings.update(apply_timings)

@@ -11,7 +11,7 @@ import logging
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from syncs.models import FailureReason, RunStatus, Stage, SyncConfig, SyncRun, Trigger
@@ -117,8 +117,6 @@ def sync_runs_reap(
     the broker is left alone however long it waits: workers may be busy or down, and it
     runs when one is free. Returns the ids of the runs failed.
     """
-    from syncs.services.execute import record_failed_summaries
-
     now = now or timezone.now()
     limits = settings.ROLLCALL
     stale_after = stale_after if stale_after is not None else limits["HEARTBEAT_STALE_SECONDS"]
@@ -127,7 +125,7 @@ def sync_runs_reap(
     stale = SyncRun.objects.filter(
         status=RunStatus.RUNNING, heartbeat_at__lt=now - timedelta(seconds=stale_after)
     )
-    for run in stale.select_related("config"):
+    for run in stale:
         # The apply transaction sets "report" as its last write: seen only if it committed.
         applied = run.stage == Stage.REPORT and not run.dry_run
         outcome = (
@@ -160,17 +158,23 @@ def sync_runs_reap(
     ).exclude(task_id="")
     held = _tasks_in_broker() if waiting.exists() else set()
     for run in waiting:
-        if held is None or run.task_id in held:
-            continue  # still waiting for a free worker (or the broker cannot be asked)
-        message = (
-            "The worker's queue no longer holds this sync's task, and no worker ran it "
-            "(it was dropped after its delivery attempts). Nothing was changed; queue it "
-            "again, and check the worker's log."
-        )
+        if held is not None and run.task_id in held:
+            continue  # still waiting for a free worker, however long that takes
+        if held is None:
+            # A broker that cannot be asked (Redis): age alone decides.
+            message = (
+                f"No worker started this sync within {queued_after / 3600:g} hours of it "
+                "being queued. Nothing was changed. Check that the worker (manage.py "
+                "qcluster) is running; the next run can start."
+            )
+        else:
+            message = (
+                "The worker's queue no longer holds this sync's task, and no worker ran it "
+                "(it was dropped after its delivery attempts). Nothing was changed; queue "
+                "it again, and check the worker's log."
+            )
         if _fail(run, now, "task lost", message):
             reaped.append(run.pk)
-    for run in SyncRun.objects.filter(pk__in=reaped):
-        record_failed_summaries(run, [])
     return reaped
 
 
@@ -181,13 +185,32 @@ def _tasks_in_broker() -> set[str] | None:
 
     if not Conf.ORM:
         return None
-    return {str(q.task_id()) for q in OrmQ.objects.using(Conf.ORM).all()}
+    queued = OrmQ.objects.using(Conf.ORM).only("payload").iterator(chunk_size=500)
+    return {str(q.task_id()) for q in queued}
 
 
 def _fail(run: SyncRun, now: datetime, error: str, message: str, **details) -> bool:
-    """Fail `run` if it is still in the state it was reaped for (a conditional UPDATE)."""
+    """Fail `run` if it is still in the state it was reaped for (a conditional UPDATE),
+    and mark its schools failed. A run the reaper cannot write now (SQLite's writer lock
+    held by a long apply) is left for the next pass."""
+    from syncs.services.execute import record_failed_summaries
+
+    try:
+        with transaction.atomic():
+            failed = _fail_now(run, now, error, message, **details)
+            if failed:
+                record_failed_summaries(run, [])
+    except DatabaseError as exc:
+        logger.warning("Sync run %s: not reaped this time: %s", run.pk, exc)
+        return False
+    if failed:
+        logger.warning("Sync run %s of config %s: %s (%s)", run.pk, run.config_id, error, message)
+    return failed
+
+
+def _fail_now(run: SyncRun, now: datetime, error: str, message: str, **details) -> bool:
     failed = SyncRun.objects.filter(
-        pk=run.pk, status=run.status, heartbeat_at=run.heartbeat_at
+        pk=run.pk, status=run.status, heartbeat_at=run.heartbeat_at, stage=run.stage
     ).update(
         status=RunStatus.FAILED,
         failure_reason=FailureReason.INTERNAL_ERROR,
@@ -196,6 +219,4 @@ def _fail(run: SyncRun, now: datetime, error: str, message: str, **details) -> b
         diagnostics={"failure": {"error": error, "stage": run.stage, **details}},
         stage=Stage.DONE,
     )
-    if failed:
-        logger.warning("Sync run %s of config %s: %s (%s)", run.pk, run.config_id, error, message)
     return bool(failed)

@@ -343,3 +343,43 @@ def test_a_late_heartbeat_never_takes_the_run_back_to_an_earlier_stage(config):
         time.sleep(0.2)
     run.refresh_from_db()
     assert (run.stage, run.progress_done) == ("report", 0)
+
+
+@pytest.mark.django_db
+def test_with_a_broker_that_cannot_be_asked_a_queued_run_is_failed_by_age(config, monkeypatch):
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "ORM", None)  # e.g. Redis: no queue to look into
+    run = SyncRun.objects.create(config=config, task_id="somewhere")
+    SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=5))
+    assert sync_runs_reap() == [run.pk]
+    run.refresh_from_db()
+    assert "No worker started this sync within 4 hours" in run.message
+    assert sync_run_request(config=config)[1]  # the config is free again
+
+
+@pytest.mark.django_db
+def test_a_run_the_reaper_cannot_write_now_does_not_stop_it_reaping_the_others(
+    config, org, monkeypatch
+):
+    from django.db import OperationalError
+
+    from syncs.services import queue
+
+    other = config.__class__.objects.create(
+        organization=org, name="Other", source_kind="local_files"
+    )
+    stale = timezone.now() - timedelta(hours=1)
+    locked = SyncRun.objects.create(config=config, status="running", heartbeat_at=stale)
+    free = SyncRun.objects.create(config=other, status="running", heartbeat_at=stale)
+    original = queue._fail_now
+
+    def database_locked(run, *args, **kwargs):
+        if run.pk == locked.pk:
+            raise OperationalError("database is locked")
+        return original(run, *args, **kwargs)
+
+    monkeypatch.setattr(queue, "_fail_now", database_locked)
+    assert sync_runs_reap() == [free.pk]
+    locked.refresh_from_db()
+    assert locked.status == "running"  # left for the next pass

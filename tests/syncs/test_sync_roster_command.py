@@ -380,3 +380,21 @@ def test_inline_sync_while_a_run_is_queued_names_that_run_instead_of_starting_an
     report = json.loads(out)  # still one JSON object, never a traceback
     assert (code, report["run"]["id"], report["existing"]) == (1, queued, True)
     assert SyncRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_ctrl_c_during_an_inline_sync_exits_130_with_the_runs_outcome(
+    district, tmp_path, monkeypatch
+):
+    from syncs.services import execute
+
+    def interrupted(**kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(execute, "make_plan", interrupted)
+    folder = district.write(tmp_path / "roster")
+    with pytest.raises(CommandError) as stopped:
+        call_command("sync_roster", "--org", "demo", "--path", str(folder), stdout=StringIO())
+    assert stopped.value.returncode == 130
+    assert "Stopped. Run #" in str(stopped.value) and "nothing was changed" in str(stopped.value)
+    assert SyncRun.objects.get().status == "failed"

@@ -178,10 +178,15 @@ class Command(BaseCommand):
             if opts["json"]:
                 self.stdout.write(json.dumps({**run_report(run), "existing": True}, default=str))
             raise CommandError(message, returncode=1)
-        if not opts["json"] and self.stdout.isatty():
-            run = self._execute_with_bar(run)
-        else:
-            run = sync_run_execute(run=run)
+        try:
+            if not opts["json"] and self.stdout.isatty():
+                run = self._execute_with_bar(run)
+            else:
+                run = sync_run_execute(run=run)
+        except KeyboardInterrupt:
+            # The service has failed the run already, saying what was changed.
+            run.refresh_from_db()
+            raise CommandError(f"Stopped. Run #{run.pk}: {run.message}", returncode=130) from None
         report = run_report(run)
         if opts["json"]:
             self.stdout.write(json.dumps(report, default=str))
