@@ -220,6 +220,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-q2 logs every enqueue at INFO: the worker's log wants it, a shell command's
+    # output does not.
+    "loggers": {"django-q": {"level": "INFO" if sys.argv[1:2] == ["qcluster"] else "WARNING"}},
 }
 
 # Sync engine limits.

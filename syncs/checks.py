@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-DOCS = "See README.md, 'Worker settings', and ../shared/ECOSYSTEM.md §2."
+DOCS = "See README.md, 'Configure' and 'The worker, schedules and health'."
 
 
 def q_cluster_problems(conf: dict, caches: dict | None = None) -> list:
@@ -20,7 +20,8 @@ def q_cluster_problems(conf: dict, caches: dict | None = None) -> list:
         problems.append(
             Error(
                 "Q_CLUSTER has no 'timeout': a hung sync would hold its worker forever.",
-                hint="Set 'timeout' well above the longest sync (1800 s by default). " + DOCS,
+                hint="Set ROLLCALL_TASK_TIMEOUT well above the longest sync (default "
+                "1800 s). " + DOCS,
                 id="rollcall.E001",
             )
         )
@@ -29,7 +30,8 @@ def q_cluster_problems(conf: dict, caches: dict | None = None) -> list:
             Error(
                 f"Q_CLUSTER 'retry' ({retry}) is not above 'timeout' ({timeout}): the broker "
                 "would hand a sync that is still running to a second worker.",
-                hint="Set 'retry' above timeout × (1 + queue_limit / workers). " + DOCS,
+                hint="Set ROLLCALL_TASK_RETRY above ROLLCALL_TASK_TIMEOUT × (1 + 2 / "
+                "ROLLCALL_WORKERS) (2 is the cluster's queue_limit). " + DOCS,
                 id="rollcall.E002",
             )
         )
@@ -39,7 +41,7 @@ def q_cluster_problems(conf: dict, caches: dict | None = None) -> list:
                 f"Q_CLUSTER 'retry' ({retry}) does not cover a task's time in the cluster's "
                 f"own queue: timeout × (1 + queue_limit / workers) = "
                 f"{timeout * (1 + queue_limit / workers):g}.",
-                hint="Raise 'retry' or lower 'queue_limit'. " + DOCS,
+                hint="Raise ROLLCALL_TASK_RETRY (fewer workers need a longer retry). " + DOCS,
                 id="rollcall.W001",
             )
         )

@@ -141,7 +141,8 @@ def write_report(out: OutputWrapper, style, report: dict) -> None:
     ok = style.SUCCESS if r["status"] == RunStatus.SUCCEEDED else style.ERROR
     out.write(ok(headline))
     out.write(r["message"])
-    out.write(f"{'':14}{'created':>9}{'updated':>9}{'archived':>9}{'unchanged':>10}{'errors':>8}")
+    # "kept": existing records with an error, kept at their last good state (rule Q).
+    out.write(f"{'':14}{'created':>9}{'updated':>9}{'archived':>9}{'unchanged':>10}{'kept':>8}")
     for record_kind, c in report["counts"].items():
         out.write(
             f"{record_kind:14}{c['created']:>9}{c['updated'] + c['unarchived']:>9}"

@@ -398,3 +398,21 @@ def test_ctrl_c_during_an_inline_sync_exits_130_with_the_runs_outcome(
     assert stopped.value.returncode == 130
     assert "Stopped. Run #" in str(stopped.value) and "nothing was changed" in str(stopped.value)
     assert SyncRun.objects.get().status == "failed"
+
+
+@pytest.mark.django_db
+def test_ctrl_c_with_json_still_prints_the_runs_object(district, tmp_path, monkeypatch):
+    from syncs.services import execute
+
+    def interrupted(**kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(execute, "make_plan", interrupted)
+    folder = district.write(tmp_path / "roster")
+    code, out = run_command("--org", "demo", "--path", str(folder), "--json")
+    report = json.loads(out)
+    assert (code, report["run"]["status"], report["run"]["failure_reason"]) == (
+        130,
+        "failed",
+        "internal_error",
+    )

@@ -186,6 +186,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             # The service has failed the run already, saying what was changed.
             run.refresh_from_db()
+            if opts["json"]:
+                self.stdout.write(json.dumps(run_report(run), default=str))
             raise CommandError(f"Stopped. Run #{run.pk}: {run.message}", returncode=130) from None
         report = run_report(run)
         if opts["json"]:
