@@ -131,6 +131,22 @@ def _hold(run_id: int, **fields) -> None:
         raise RunLost(run_id)
 
 
+def fail_internal(runs, *, message: str, failure: dict | None = None, now=None) -> int:
+    """Fail, as `internal_error`, the runs a conditional queryset still matches: the one
+    way a run is failed outside its own pipeline (unreadable config, interrupted, never
+    handed over, reaped). Returns how many were failed."""
+    fields = {
+        "status": RunStatus.FAILED,
+        "failure_reason": FailureReason.INTERNAL_ERROR,
+        "stage": Stage.DONE,
+        "finished_at": now or timezone.now(),
+        "message": message,
+    }
+    if failure is not None:
+        fields["diagnostics"] = {"failure": failure}
+    return runs.update(**fields)
+
+
 def _still_running(run_id: int) -> None:
     if not SyncRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).exists():
         raise RunLost(run_id)
@@ -196,11 +212,8 @@ def sync_run_execute(*, run: SyncRun, now: datetime | None = None) -> SyncRun:
     except FieldKeyMismatch as exc:
         # The config cannot even be read, so the run is failed without it.
         logger.error("Sync run %s: %s", run.pk, exc)
-        SyncRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.FAILED,
-            failure_reason=FailureReason.INTERNAL_ERROR,
-            stage=Stage.DONE,
-            finished_at=timezone.now(),
+        fail_internal(
+            SyncRun.objects.filter(pk=run.pk),
             message="This sync's stored credentials cannot be decrypted: the server's "
             "FIELD_ENCRYPTION_KEYS do not include the key they were saved with. Nothing "
             "was changed; support must restore the key (or re-enter the credentials).",
@@ -223,14 +236,11 @@ def sync_run_execute(*, run: SyncRun, now: datetime | None = None) -> SyncRun:
                 if state.applied
                 else "nothing was changed"
             )
-            SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
-                status=RunStatus.FAILED,
-                failure_reason=FailureReason.INTERNAL_ERROR,
-                stage=Stage.DONE,
-                finished_at=timezone.now(),
+            fail_internal(
+                SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING),
                 message=f"The sync was stopped (Ctrl-C or a shutdown signal) while "
                 f"{run.get_stage_display().lower()}; {outcome}. Run it again.",
-                diagnostics={"failure": {"error": "interrupted", "stage": run.stage}},
+                failure={"error": "interrupted", "stage": run.stage},
             )
             raise stop
         except RunLost:

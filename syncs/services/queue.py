@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from syncs.models import FailureReason, RunStatus, Stage, SyncConfig, SyncRun, Trigger
+from syncs.models import RunStatus, Stage, SyncConfig, SyncRun, Trigger
+from syncs.services.execute import fail_internal, record_failed_summaries
 
 logger = logging.getLogger(__name__)
 
@@ -88,11 +89,8 @@ def sync_run_enqueue(*, run: SyncRun) -> None:
             )
         except Exception:  # noqa: BLE001 - the run must not stay queued forever
             logger.exception("Sync run %s could not be queued", run_id)
-            SyncRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-                status=RunStatus.FAILED,
-                failure_reason=FailureReason.INTERNAL_ERROR,
-                stage=Stage.DONE,
-                finished_at=timezone.now(),
+            fail_internal(
+                SyncRun.objects.filter(pk=run_id, status=RunStatus.QUEUED),
                 message="The sync could not be handed to the worker (the task queue "
                 "refused it). Nothing was changed; try again, and tell support if it repeats.",
             )
@@ -193,8 +191,6 @@ def _fail(run: SyncRun, now: datetime, error: str, message: str, **details) -> b
     """Fail `run` if it is still in the state it was reaped for (a conditional UPDATE),
     and mark its schools failed. A run the reaper cannot write now (SQLite's writer lock
     held by a long apply) is left for the next pass."""
-    from syncs.services.execute import record_failed_summaries
-
     try:
         with transaction.atomic():
             failed = _fail_now(run, now, error, message, **details)
@@ -209,14 +205,10 @@ def _fail(run: SyncRun, now: datetime, error: str, message: str, **details) -> b
 
 
 def _fail_now(run: SyncRun, now: datetime, error: str, message: str, **details) -> bool:
-    failed = SyncRun.objects.filter(
+    # Conditional on the state it was reaped in: a run that beat or moved on meanwhile
+    # is alive.
+    seen = SyncRun.objects.filter(
         pk=run.pk, status=run.status, heartbeat_at=run.heartbeat_at, stage=run.stage
-    ).update(
-        status=RunStatus.FAILED,
-        failure_reason=FailureReason.INTERNAL_ERROR,
-        finished_at=now,
-        message=message,
-        diagnostics={"failure": {"error": error, "stage": run.stage, **details}},
-        stage=Stage.DONE,
     )
-    return bool(failed)
+    failure = {"error": error, "stage": run.stage, **details}
+    return bool(fail_internal(seen, message=message, failure=failure, now=now))
