@@ -109,6 +109,18 @@ CODES = _codes(
         "recognized this time but may not be next time.",
     ),
     Code(
+        "value_truncated",
+        ALERT,
+        "Shorten the value in the SIS: Rollcall keeps only as many characters as it "
+        "can store (255 for names and IDs).",
+    ),
+    Code(
+        "column_missing",
+        ALERT,
+        "Add the column back to the export. Until it is sent, Rollcall keeps the values "
+        "it already holds for it and cannot see changes to them.",
+    ),
+    Code(
         "many_guardians",
         ALERT,
         "Check the student's contacts in the SIS: six or more guardians usually means "

@@ -6,8 +6,18 @@ the planner only ever see these types.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+# What the mirror's columns hold (rostering.models, accounts.models); a test keeps these
+# equal to the models' max_length. IDs longer than MAX_ID cannot be stored, so such a
+# row is unreadable; longer names and values are cut to fit, with an alert.
+MAX_ID = 255
+MAX_NAME = 255
+MAX_EMAIL = 320
+MAX_PHONE = 64
+MAX_GRADE = 32
 
 # Ranks for rule D2: a lower number outranks a higher one.
 ROLE_RANK = {"teacher": 0, "administrator": 0, "parent": 1, "student": 2}
@@ -38,6 +48,7 @@ class Where(NamedTuple):
 class SchoolRecord:
     source_id: str
     name: str = ""
+    where: Where = Where()
 
 
 @dataclass(slots=True)
@@ -91,12 +102,31 @@ class EnrollmentRecord:
         return enrollment_source_id(self.class_id, self.person_id)
 
 
+def link_key(left: str, right: str) -> str:
+    """The source ID of a link between two records: `<left>/<right>`.
+
+    Unambiguous whatever the IDs hold: `%` and `/` inside an ID are escaped, so class
+    `a` with person `b/c` and class `a/b` with person `c` never share a key. A key longer
+    than MAX_ID (two long IDs) is replaced by a digest of itself, so it always fits.
+    """
+    key = f"{_escape(left)}/{_escape(right)}"
+    if len(key) <= MAX_ID:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _escape(source_id: str) -> str:
+    if "/" not in source_id and "%" not in source_id:
+        return source_id  # the common case: nothing to escape
+    return source_id.replace("%", "%25").replace("/", "%2F")
+
+
 def enrollment_source_id(class_id: str, person_id: str) -> str:
-    return f"{class_id}/{person_id}"
+    return link_key(class_id, person_id)
 
 
 def guardianship_source_id(parent_id: str, student_id: str) -> str:
-    return f"{parent_id}/{student_id}"
+    return link_key(parent_id, student_id)
 
 
 @dataclass(slots=True)
@@ -115,6 +145,8 @@ class Roster:
     guardianships: set[tuple[str, str]] = field(default_factory=set)
     unreadable_people: set[str] = field(default_factory=set)
     unreadable_classes: set[str] = field(default_factory=set)
+    # Schools whose own row could not be read: everything in them is held (rule Q).
+    unreadable_schools: set[str] = field(default_factory=set)
     # (class, person) of enrollment rows that could not be read
     unreadable_enrollments: set[tuple[str, ...]] = field(default_factory=set)
     # Required kinds whose file had a header but no data rows (a guard input).
@@ -133,3 +165,9 @@ class Roster:
     deleted_enrollments: set[tuple[str, str]] = field(default_factory=set)
     # Delta: raw agent lists, linked once the delta is merged into the mirror's records.
     agent_ids: dict[str, list[str]] = field(default_factory=dict)
+    # Optional columns a file did not have: "not sent", so the mirror's values stand.
+    # (file, role or "*") -> record fields; see pipeline/unsent.py.
+    unsent: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    # Kinds the files could not send at all (their columns were absent): "guardianships",
+    # "parents". None of those the mirror holds is archived.
+    unsent_kinds: set[str] = field(default_factory=set)

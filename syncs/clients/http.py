@@ -3,9 +3,11 @@
 One session factory: every request has connect and read timeouts (requests has none by
 default), GETs are retried a bounded number of times on 429 and 5xx with backoff,
 `Retry-After` is honoured but capped below the worker's timeout, and Clever's
-`X-RateLimit-Reset` stands in when `Retry-After` is missing. Failures become the run's
-failure reasons: 401/403 `credentials`, anything else that stops a pull
-`source_unavailable`. Tokens travel in headers, never in URLs, so URLs may be logged.
+`X-RateLimit-Reset` stands in when `Retry-After` is missing. A replay-unsafe session (OAuth
+1.0a) never resends a request that may have reached the server, nor follows a redirect: its
+caller retries, signing each attempt afresh. Failures become the run's failure reasons:
+401/403 `credentials`, anything else that stops a pull `source_unavailable`. Tokens travel
+in headers, never in URLs, so URLs may be logged.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -44,9 +46,44 @@ class RateLimitRetry(Retry):
         return seconds
 
 
+class ConnectOnlyRetry(RateLimitRetry):
+    """Retries only a connection that could not be made (nothing reached the server).
+
+    For signed requests that must not be replayed: urllib3 must never resend one that was
+    sent, whatever answer or error followed. `status_forcelist` empty is not enough on its
+    own: `Retry.is_retry` also retries 413/429/503 carrying `Retry-After` whenever
+    `respect_retry_after_header` is set and `total` is left, so that is switched off, and
+    `is_retry` is refused outright besides. Read errors (a timeout or a broken connection
+    after sending) are raised at once (`read=False`), as are other errors (`other=0`).
+    """
+
+    def __init__(self, retries: int = RETRIES, **kwargs: Any) -> None:
+        # Counts are defaults only: `Retry.new` passes the decremented ones back in.
+        for name, value in (
+            ("total", retries),
+            ("connect", retries),
+            ("read", False),
+            ("status", 0),
+            ("other", 0),
+            ("redirect", 0),
+        ):
+            kwargs.setdefault(name, value)
+        kwargs.update(status_forcelist=(), respect_retry_after_header=False, raise_on_status=False)
+        super().__init__(**kwargs)
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        return False
+
+
 class _TimeoutSession(requests.Session):
+    # False: a redirect is returned as it came, never followed with the same request
+    # (requests would resend its signed Authorization header, nonce and all).
+    follow_redirects = True
+
     def request(self, method, url, **kwargs):
         kwargs.setdefault("timeout", TIMEOUT)
+        if not self.follow_redirects:
+            kwargs["allow_redirects"] = False
         return super().request(method, url, **kwargs)
 
 
@@ -59,23 +96,31 @@ def new_session(
     """A session with timeouts and bounded retries.
 
     `replay_safe=False` is for OAuth 1.0a, where each request is signed once with a
-    nonce the server may remember: resending it after a 5xx or a read timeout would be
-    refused as a replay. Only connection failures (nothing reached the server) are
-    retried here; the caller retries the rest, signing each attempt afresh (see
+    nonce the server may remember: resending it after a 429, a 5xx, a read timeout or a
+    redirect would be refused as a replay. Only connection failures (nothing reached the
+    server) are retried here; every response comes back to the caller as it was, redirects
+    included, and the caller retries, signing each attempt afresh (see
     `pause_before_retry`).
     """
-    retry = RateLimitRetry(
-        total=retries,
-        read=retries if replay_safe else 0,
-        backoff_factor=backoff,
-        backoff_jitter=0.5,
-        status_forcelist=RETRY_STATUSES if replay_safe else (),
-        allowed_methods=frozenset({"GET"}),
-        respect_retry_after_header=True,
-        retry_after_max=RETRY_AFTER_MAX,
-        raise_on_status=False,
-    )
+    common: dict[str, Any] = {
+        "backoff_factor": backoff,
+        "backoff_jitter": 0.5,
+        "allowed_methods": frozenset({"GET"}),
+        "retry_after_max": RETRY_AFTER_MAX,
+    }
+    if replay_safe:
+        retry: Retry = RateLimitRetry(
+            total=retries,
+            read=retries,
+            status_forcelist=RETRY_STATUSES,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            **common,
+        )
+    else:
+        retry = ConnectOnlyRetry(retries, **common)
     session = _TimeoutSession()
+    session.follow_redirects = replay_safe
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
@@ -155,6 +200,17 @@ def get_json(session: requests.Session, url: str, *, what: str, **kwargs: Any) -
         )
     if status == 404:
         raise NotFound("source_unavailable", f"{what}: not found (HTTP 404).", {"url": url})
+    if response.is_redirect:  # only from a session that does not follow redirects
+        # Where it points, without its query (which a server could fill with anything).
+        target = urlsplit(urljoin(url, response.headers.get("Location", "")))
+        host = target.netloc.rpartition("@")[2]  # never a user:password it may carry
+        location = f"{target.scheme}://{host}{target.path}"
+        raise SyncFailure(
+            "source_unavailable",
+            f"{what}: the server redirected (HTTP {status}) to {location}; signed requests "
+            "are not resent elsewhere. Check the server URL. Nothing was changed.",
+            {"url": url, "status": status, "location": location},
+        )
     if status >= 400:
         raise SyncFailure(
             "source_unavailable",

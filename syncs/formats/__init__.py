@@ -14,6 +14,7 @@ from pathlib import Path
 from syncs.errors import SyncFailure
 from syncs.findings import Finding
 from syncs.formats.csvfiles import find_files, header_key
+from syncs.formats.limits import fit_to_columns
 from syncs.records import Roster
 
 # Format -> module with `parse(folder)`; imported when used.
@@ -36,10 +37,11 @@ def _header_keys(path: Path) -> set[str]:
 
 
 def _manifest_version(path: Path) -> str:
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
-        for row in csv.reader(f):
-            if len(row) >= 2 and row[0].strip().lower() == "oneroster.version":
-                return row[1].strip()
+    from syncs.formats.oneroster_csv import manifest_rows
+
+    for prop, value in manifest_rows(path):
+        if prop.lower() == "oneroster.version":
+            return value
     return ""
 
 
@@ -81,4 +83,4 @@ def parse(folder: Path, fmt: str = "auto") -> tuple[Roster, list[Finding]]:
         raise SyncFailure("invalid_files", f"Unknown roster format {name!r}.", {"format": name})
     roster, findings = import_module(PARSERS[name]).parse(folder)
     roster.format = name
-    return roster, findings
+    return roster, findings + fit_to_columns(roster)

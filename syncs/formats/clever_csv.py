@@ -46,7 +46,7 @@ from sys import intern
 
 from syncs.errors import SyncFailure
 from syncs.findings import Finding
-from syncs.formats.csvfiles import FileSpec, Table, find_files, open_table
+from syncs.formats.csvfiles import CsvFiles, FileSpec, Table, find_files, open_table
 from syncs.records import (
     ClassRecord,
     EnrollmentRecord,
@@ -129,6 +129,14 @@ STUDENTS = FileSpec(
     ),
     aliases={"Date_of_birth": "DOB", "Birth_date": "DOB", "Birthdate": "DOB"},
     key_columns=("Student_id",),
+    optional_fields=(
+        ("email", ("Student_email",)),
+        ("dob", ("DOB",)),
+        ("grade", ("Grade",)),
+        ("contacts", ("Contact_name", "Contact_email", "Contact_phone", "Contact_sis_id")),
+        ("contact_email", ("Contact_email",)),
+        ("contact_phone", ("Contact_phone",)),
+    ),
 )
 TEACHERS = FileSpec(
     name="teachers.csv",
@@ -149,6 +157,7 @@ TEACHERS = FileSpec(
     required=frozenset({"School_id", "Teacher_id", "First_name", "Last_name"}),
     important=frozenset({"Teacher_email"}),
     key_columns=("Teacher_id",),
+    optional_fields=(("email", ("Teacher_email",)),),
 )
 STAFF = FileSpec(
     name="staff.csv",
@@ -168,6 +177,7 @@ STAFF = FileSpec(
     required=frozenset({"School_id", "Staff_id", "First_name", "Last_name"}),
     important=frozenset({"Staff_email"}),
     key_columns=("Staff_id",),
+    optional_fields=(("email", ("Staff_email",)),),
 )
 # Teacher_id is the primary teacher; co-teachers follow in this order.
 TEACHER_COLUMNS = ("Teacher_id", *(f"Teacher_{n}_id" for n in range(2, 11)))
@@ -252,7 +262,7 @@ class _Parser:
     def note_empty(self, table: Table, kind: str | None) -> None:
         """Record a required file with a header and no rows (a guard input) and any
         headers that matched nothing (diagnostics)."""
-        if kind and table.rows_read == 0:
+        if kind and table.rows_read == 0 and table.rows_bad == 0:
             self.roster.empty_files.setdefault(kind, table.spec.name)
         if table.header.ignored:
             self.roster.ignored_headers[table.spec.name] = table.header.ignored
@@ -277,7 +287,8 @@ class _Parser:
     # -- files -------------------------------------------------------------------
 
     def schools(self) -> None:
-        t = self.table(SCHOOLS)
+        """Schools; an unreadable row holds its school and everything in it (rule Q)."""
+        t = self.table(SCHOOLS, lambda key: self.roster.unreadable_schools.add(key[0]))
         sid, name = t.col("School_id"), t.col("School_name")
         schools = self.roster.schools
         for line, cells in t.rows():
@@ -285,7 +296,14 @@ class _Parser:
             if not school_id:
                 self._no_id(SCHOOLS, line, "School_id")
                 continue
-            schools.setdefault(school_id, SchoolRecord(school_id, cells[name].strip()))
+            known = schools.get(school_id)
+            if known is not None:
+                self.duplicate(SCHOOLS, school_id, line, known.where)
+                continue
+            schools[school_id] = SchoolRecord(
+                school_id, cells[name].strip(), Where(SCHOOLS.name, line)
+            )
+        self.roster.unreadable_schools -= schools.keys()
         self.note_empty(t, "schools")
 
     def staff(self, spec: FileSpec, id_column: str, email_column: str, role: str) -> None:
@@ -324,6 +342,8 @@ class _Parser:
                 where=Where(spec.name, line),
             )
         self.note_empty(t, "people" if spec in REQUIRED_FILES else None)
+        if fields := t.unsent():
+            self.roster.unsent[(spec.name, "*")] = fields
 
     def students(self) -> None:
         """Students, and the contact each row carries."""
@@ -377,6 +397,7 @@ class _Parser:
                 values = [cells[pos].strip() if pos is not None else "" for pos in contact_pos]
                 self.contact(student, school_id, line, *values)
         self.note_empty(t, "people")
+        self.note_unsent_students(t.unsent())
 
     def contact(
         self,
@@ -489,6 +510,25 @@ class _Parser:
                 )
         self.note_empty(t, "enrollments")
 
+    def note_unsent_students(self, missing: frozenset[str]) -> None:
+        """students.csv carries students and, in its contact columns, their parents (and
+        the students' own phones, on `Self` rows). What it does not send stands."""
+        name = STUDENTS.name
+        student = set(missing & {"email", "dob", "grade"})
+        parent = set()
+        if "contacts" in missing:
+            self.roster.unsent_kinds |= {"parents", "guardianships"}
+            student.add("phone")
+        if "contact_phone" in missing:
+            student.add("phone")
+            parent.add("phone")
+        if "contact_email" in missing:
+            parent.add("email")
+        if student:
+            self.roster.unsent[(name, "student")] = frozenset(student)
+        if parent:
+            self.roster.unsent[(name, "parent")] = frozenset(parent)
+
     # -- helpers -----------------------------------------------------------------
 
     def _no_id(self, spec: FileSpec, line: int, column: str) -> None:
@@ -513,7 +553,7 @@ def _add_phone(person: PersonRecord, phone: str) -> None:
         person.phone = phone
 
 
-def _missing_files(files: dict[str, Path]) -> None:
+def _missing_files(files: CsvFiles) -> None:
     missing = [spec.name for spec in REQUIRED_FILES if spec.name not in files]
     if not missing:
         return
@@ -524,7 +564,10 @@ def _missing_files(files: dict[str, Path]) -> None:
         if near:
             guesses[name] = near[0]
     shown = [
-        f"{name} (did you mean {guesses[name]}?)" if name in guesses else name for name in missing
+        f"{name} (did you mean {guesses[name]}?)"
+        if name in guesses
+        else name + files.why_missing(name)
+        for name in missing
     ]
     raise SyncFailure(
         "invalid_files",

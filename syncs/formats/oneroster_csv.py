@@ -15,7 +15,14 @@ from sys import intern
 
 from syncs.errors import SyncFailure
 from syncs.findings import Finding, person_finding
-from syncs.formats.csvfiles import FileSpec, Table, find_files, open_table
+from syncs.formats.csvfiles import (
+    FileSpec,
+    Table,
+    clean_key,
+    csv_error_text,
+    find_files,
+    open_table,
+)
 from syncs.records import (
     ROLE_RANK,
     ClassRecord,
@@ -24,6 +31,7 @@ from syncs.records import (
     Roster,
     SchoolRecord,
     Where,
+    enrollment_source_id,
 )
 
 ORGS = FileSpec(
@@ -65,6 +73,12 @@ USERS = FileSpec(
     ),
     required=frozenset({"sourcedId", "orgSourcedIds", "role", "givenName", "familyName"}),
     important=frozenset({"email", "sms", "phone", "agentSourcedIds"}),
+    optional_fields=(
+        ("email", ("email",)),
+        ("phone", ("sms", "phone")),
+        ("grade", ("grades",)),
+        ("guardianships", ("agentSourcedIds",)),
+    ),
     aliases={
         "first_name": "givenName",
         "firstname": "givenName",
@@ -96,6 +110,7 @@ CLASSES = FileSpec(
     ),
     required=frozenset({"sourcedId", "title", "schoolSourcedId"}),
     important=frozenset({"termSourcedIds"}),
+    optional_fields=(("term", ("termSourcedIds",)),),
     aliases={"orgSourcedId": "schoolSourcedId", "termSourcedId": "termSourcedIds"},
 )
 ENROLLMENTS = FileSpec(
@@ -115,6 +130,7 @@ ENROLLMENTS = FileSpec(
     ),
     required=frozenset({"classSourcedId", "userSourcedId", "role"}),
     important=frozenset({"primary"}),
+    optional_fields=(("primary", ("primary",)),),
     key_columns=("classSourcedId", "userSourcedId"),
 )
 DEMOGRAPHICS = FileSpec(
@@ -211,6 +227,7 @@ USERS_12 = FileSpec(
         {"email", "sms", "phone", "agentSourcedIds", "preferredGivenName", "preferredFamilyName"}
     ),
     aliases=USERS.aliases,
+    optional_fields=USERS.optional_fields,
 )
 ROLES = FileSpec(
     name="roles.csv",
@@ -258,6 +275,10 @@ USER_ROLES = {
 # Roles OneRoster knows but Rollcall does not roster.
 IGNORED_USER_ROLES = {"aide", "proctor"}
 ENROLLMENT_ROLES = {"teacher": "teacher", "student": "student"}
+# Enrollment roles OneRoster (1.1 and 1.2) knows that do not make a class member here.
+IGNORED_ENROLLMENT_ROLES = {"administrator", "proctor", "aide", "guardian", "parent", "relative"}
+# Org types that are not schools: an unreadable row of one of these holds nothing.
+NOT_SCHOOL_TYPES = {"district", "local", "state", "national", "department"}
 DELETED = {"tobedeleted", "inactive"}
 
 
@@ -295,17 +316,33 @@ def _split(cell: str) -> list[str]:
     return list(dict.fromkeys(part.strip() for part in cell.split(",") if part.strip()))
 
 
+def manifest_rows(path: Path) -> list[tuple[str, str]]:
+    """(property, value) pairs of a manifest.csv, or fail `invalid_files` if it cannot be
+    read (a manifest is small; a cell over the CSV field limit is a broken file)."""
+    rows = []
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+            for row in csv.reader(f):
+                if len(row) >= 2:
+                    rows.append((row[0].replace("\0", "").strip(), row[1].strip()))
+    except csv.Error as exc:
+        raise SyncFailure(
+            "invalid_files",
+            f"manifest.csv cannot be read ({csv_error_text(exc)}). Export it again, or leave it out.",
+            {"file": "manifest.csv"},
+        ) from exc
+    return rows
+
+
 def read_manifest(files: dict[str, Path]) -> dict[str, str]:
     """`file.<name>` → absent|bulk|delta. A missing manifest means bulk for every file."""
     path = files.get("manifest.csv")
     if path is None:
         return {}
     modes: dict[str, str] = {}
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
-        for row in csv.reader(f):
-            if len(row) >= 2 and row[0].strip().lower().startswith("file."):
-                name = row[0].strip()[5:].lower()
-                modes[f"{name}.csv"] = row[1].strip().lower()
+    for prop, value in manifest_rows(path):
+        if prop.lower().startswith("file."):
+            modes[f"{prop[5:].lower()}.csv"] = value.lower()
     return modes
 
 
@@ -331,11 +368,19 @@ class _Parser:
         self.findings.append(finding)
 
     def table(
-        self, spec: FileSpec, on_unreadable: Callable[[tuple[str, ...]], None] | None = None
+        self,
+        spec: FileSpec,
+        on_unreadable: Callable[[tuple[str, ...]], None] | None = None,
+        *,
+        keep_bad_cells: bool = False,
     ) -> Table:
         """Open one file; `on_unreadable` gets the key of each row that cannot be read."""
         return open_table(
-            spec, self.files[spec.name.lower()], self.add, on_unreadable or (lambda _k: None)
+            spec,
+            self.files[spec.name.lower()],
+            self.add,
+            on_unreadable or (lambda _k: None),
+            keep_bad_cells=keep_bad_cells,
         )
 
     def duplicate(self, spec: FileSpec, source_id: str, line: int, first: Where) -> None:
@@ -351,8 +396,17 @@ class _Parser:
             )
         )
 
+    def note_unsent(self, table: Table) -> None:
+        """Fields (and links) the file does not send: the mirror's values stand."""
+        fields = table.unsent()
+        if "guardianships" in fields:
+            self.roster.unsent_kinds.add("guardianships")
+        fields -= {"guardianships"}
+        if fields:
+            self.roster.unsent[(table.spec.name, "*")] = fields
+
     def note_empty(self, table: Table, kind: str) -> None:
-        if table.rows_read == 0:
+        if table.rows_read == 0 and table.rows_bad == 0:
             self.roster.empty_files[kind] = table.spec.name
         if table.header.ignored:
             self.roster.ignored_headers[table.spec.name] = table.header.ignored
@@ -360,18 +414,31 @@ class _Parser:
     # -- files -------------------------------------------------------------------
 
     def orgs(self) -> None:
-        t = self.table(ORGS)
+        t = self.table(ORGS, keep_bad_cells=True)
         sid, name, typ, status = t.col("sourcedId"), t.col("name"), t.col("type"), t.col("status")
-        for _line, cells in t.rows():
+        schools = self.roster.schools
+        for line, cells in t.rows():
             if status is not None and cells[status].strip().lower() in DELETED:
                 continue
             if cells[typ].strip().lower() != "school":
                 continue
             school_id = cells[sid].strip()
-            if school_id:
-                self.roster.schools.setdefault(
-                    school_id, SchoolRecord(school_id, cells[name].strip())
-                )
+            if not school_id:
+                continue
+            known = schools.get(school_id)
+            if known is not None:
+                self.duplicate(ORGS, school_id, line, known.where)
+                continue
+            schools[school_id] = SchoolRecord(
+                school_id, cells[name].strip(), Where(ORGS.name, line)
+            )
+        # An unreadable row of a school (or of an org whose type cannot be told) holds
+        # that school: rule Q for everything in it.
+        for cells in t.bad_cells or ():
+            school_id = clean_key(t.cells_at(cells, "sourcedId"))
+            kind = t.cells_at(cells, "type").strip().lower()
+            if school_id and kind not in NOT_SCHOOL_TYPES and school_id not in schools:
+                self.roster.unreadable_schools.add(school_id)
         self.note_empty(t, "schools")
 
     def sessions(self) -> dict[str, str]:
@@ -382,11 +449,28 @@ class _Parser:
         return {cells[sid].strip(): cells[title].strip() for _l, cells in t.rows()}
 
     def birth_dates(self) -> dict[str, str]:
+        """Birth dates by user; an unreadable row holds its user (rule Q), and a user
+        listed twice keeps the first row's date, with a `duplicate_id` error."""
         if "demographics.csv" not in self.files:
             return {}
-        t = self.table(DEMOGRAPHICS)
+        unreadable = self.roster.unreadable_people
+        t = self.table(DEMOGRAPHICS, lambda key: unreadable.add(key[0]))
         sid, born = t.col("sourcedId"), t.col("birthDate")
-        return {cells[sid].strip(): cells[born].strip() for _l, cells in t.rows()}
+        dobs: dict[str, str] = {}
+        first_line: dict[str, int] = {}
+        for line, cells in t.rows():
+            user_id = cells[sid].strip()
+            if not user_id:
+                self._no_id(DEMOGRAPHICS, line)
+                continue
+            if user_id in dobs:
+                self.duplicate(
+                    DEMOGRAPHICS, user_id, line, Where(DEMOGRAPHICS.name, first_line[user_id])
+                )
+                continue
+            dobs[user_id] = cells[born].strip()
+            first_line[user_id] = line
+        return dobs
 
     def users(self, dobs: dict[str, str]) -> dict[str, list[str]]:
         """Read people; return each person's raw agentSourcedIds for linking."""
@@ -455,6 +539,7 @@ class _Parser:
             if agents is not None and cells[agents].strip():
                 agent_ids[source_id] = _split(cells[agents])
         self.note_empty(t, "people")
+        self.note_unsent(t)
         return agent_ids
 
     def roles(self) -> None:
@@ -548,6 +633,7 @@ class _Parser:
                 where=Where(CLASSES.name, line),
             )
         self.note_empty(t, "classes")
+        self.note_unsent(t)
 
     def enrollments(self) -> None:
         t = self.table(ENROLLMENTS, self.roster.unreadable_enrollments.add)
@@ -569,8 +655,13 @@ class _Parser:
                 if self.is_delta(ENROLLMENTS):
                     self.roster.deleted_enrollments.add((class_id, person_id))
                 continue
-            role = ENROLLMENT_ROLES.get(cells[role_col].strip().lower())
+            raw_role = cells[role_col].strip()
+            role = ENROLLMENT_ROLES.get(raw_role.lower())
             if role is None:
+                if raw_role.lower() not in IGNORED_ENROLLMENT_ROLES:
+                    # A typo is not "no longer enrolled": the enrollment is held (rule Q).
+                    self.roster.unreadable_enrollments.add((class_id, person_id))
+                    self._bad_enrollment_role(line, class_id, person_id, raw_role)
                 continue  # administrator/proctor enrollments are not class members here
             is_primary = primary is not None and cells[primary].strip().lower() == "true"
             key = (class_id, person_id)
@@ -581,8 +672,25 @@ class _Parser:
                     class_id, person_id, role, is_primary, ENROLLMENTS.name, line
                 )
         self.note_empty(t, "enrollments")
+        self.note_unsent(t)
 
     # -- helpers -----------------------------------------------------------------
+
+    def _bad_enrollment_role(self, line: int, class_id: str, person_id: str, raw: str) -> None:
+        shown = f"role `{raw}` is not an enrollment role" if raw else "the role is empty"
+        self.add(
+            Finding(
+                code="invalid_row",
+                kind="enrollment",
+                source_id=enrollment_source_id(class_id, person_id),
+                file=ENROLLMENTS.name,
+                line=line,
+                field="role",
+                value=raw,
+                message=f"{ENROLLMENTS.name} line {line}: {shown} (teacher or student); "
+                "the enrollment was kept as it was.",
+            )
+        )
 
     def _no_id(self, spec: FileSpec, line: int, column: str = "sourcedId") -> None:
         self.add(
@@ -631,7 +739,7 @@ def parse(folder: Path, version: str = "1.1") -> tuple[Roster, list[Finding]]:
         raise SyncFailure(
             "invalid_files",
             f"Required OneRoster {version} file(s) missing: "
-            + ", ".join(missing)
+            + ", ".join(name + files.why_missing(name) for name in missing)
             + ". Found: "
             + (", ".join(csvs) or "no CSV files")
             + ".",

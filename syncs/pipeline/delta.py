@@ -107,9 +107,11 @@ def merge_delta(base: Roster, delta: Roster) -> tuple[Roster, list[Finding]]:
         unreadable_people=delta.unreadable_people,
         unreadable_classes=delta.unreadable_classes,
         unreadable_enrollments=delta.unreadable_enrollments,
+        unreadable_schools=delta.unreadable_schools,
         ignored_headers=delta.ignored_headers,
         files=delta.files,
         format=delta.format,
+        unsent_kinds=delta.unsent_kinds,
     )
     agents = {owner: refs for owner, refs in delta.agent_ids.items() if owner in people}
     for owner, ref in link_agents(merged, agents):

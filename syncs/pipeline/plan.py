@@ -107,6 +107,25 @@ def _class_fields(rec: ClassRecord) -> tuple:
     return (rec.school_id, rec.name, rec.term)
 
 
+def unreadable_records(roster: Roster, mirror: Mirror) -> tuple[set[str], set[str]]:
+    """People and classes present in the source whose rows could not be read: kept as
+    they are (rule Q). A school whose own row could not be read holds what the mirror
+    has in it too, whether or not the files still list it."""
+    people, classes = roster.unreadable_people, roster.unreadable_classes
+    if "parents" in roster.unsent_kinds:
+        # The files could not send parents at all (Clever without contact columns).
+        people = people | {sid for sid, row in mirror.people.items() if row.role == "parent"}
+    held_schools = roster.unreadable_schools
+    if held_schools:
+        people = people | {
+            sid for sid, row in mirror.people.items() if not held_schools.isdisjoint(row.schools)
+        }
+        classes = classes | {
+            sid for sid, row in mirror.classes.items() if row.school in held_schools
+        }
+    return people, classes
+
+
 def make_plan(
     *,
     roster: Roster,
@@ -117,8 +136,9 @@ def make_plan(
     winners: dict[Device, str],
 ) -> Plan:
     plan = Plan(dob=dob)
-    held_people = person_errors | roster.unreadable_people
-    held_classes = class_errors | roster.unreadable_classes
+    unreadable_people, unreadable_classes = unreadable_records(roster, mirror)
+    held_people = person_errors | unreadable_people
+    held_classes = class_errors | unreadable_classes
 
     # Schools: created or renamed to match the source; never archived by a sync.
     for sis_id, school in roster.schools.items():
@@ -146,8 +166,8 @@ def make_plan(
         else:
             plan.people.unchanged += 1
             plan.people_unchanged[rec.kind] += 1
-    present_people = roster.people.keys() | roster.unreadable_people
-    for sid in roster.unreadable_people - roster.people.keys():
+    present_people = roster.people.keys() | unreadable_people
+    for sid in unreadable_people - roster.people.keys():
         row = mirror.people.get(sid)
         if row is not None and not row.archived:
             plan.people.held += 1
@@ -172,7 +192,7 @@ def make_plan(
                 plan.classes.unarchive.add(row.pk)
         else:
             plan.classes.unchanged += 1
-    present_classes = roster.classes.keys() | roster.unreadable_classes
+    present_classes = roster.classes.keys() | unreadable_classes
     for sid, row in mirror.classes.items():
         if not row.archived and sid not in present_classes:
             plan.classes.archive.append(row.pk)
@@ -187,11 +207,12 @@ def make_plan(
         is_held=lambda key: key[0] in held_classes or key[1] in held_people or key in unreadable,
         differs=lambda row, rec: row.role != rec.role or row.primary != rec.primary,
     )
+    links_unsent = "guardianships" in roster.unsent_kinds
     _plan_links(
         plan.guardianships,
         {pair: pair for pair in roster.guardianships},
         mirror.guardianships,
-        is_held=lambda key: key[0] in held_people or key[1] in held_people,
+        is_held=lambda key: links_unsent or key[0] in held_people or key[1] in held_people,
         differs=lambda row, rec: False,
     )
 

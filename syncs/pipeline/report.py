@@ -10,11 +10,8 @@ from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncRun
 from syncs.pipeline.bulk import BulkWriter
 from syncs.pipeline.mirror import Mirror
 from syncs.pipeline.plan import Plan
-from syncs.records import PERSON_KIND_BY_ROLE, Roster
-
-
-def _cut(value: str, n: int) -> str:
-    return value if len(value) <= n else value[: n - 1] + "…"
+from syncs.records import MAX_ID, PERSON_KIND_BY_ROLE, Roster, link_key
+from syncs.storable import storable_text as _cut
 
 
 def archives_by_school(plan: Plan, mirror: Mirror) -> dict[str, int]:
@@ -67,13 +64,15 @@ def school_summaries(
             "sis_id", "pk"
         )
     )
-    sis_ids = sorted((roster.schools.keys() | stats.keys()) - {""})
+    # A finding may name a school that is not in the files (an unknown reference):
+    # summaries are for schools, so only an ID that can be one gets a row.
+    sis_ids = sorted(s for s in (roster.schools.keys() | stats.keys()) - {""} if len(s) <= MAX_ID)
     return [
         SchoolSummary(
             run=run,
             school_id=pks.get(sis_id),
-            sis_id=sis_id,
-            name=names.get(sis_id, ""),
+            sis_id=_cut(sis_id, 255),
+            name=_cut(names.get(sis_id, ""), 255),
             status=run.status,
             created=stats[sis_id]["created"],
             updated=stats[sis_id]["updated"],
@@ -130,7 +129,7 @@ def store_issues(run: SyncRun, findings: list[Finding]) -> None:
                 _cut(f.value, 512),
                 _cut(f.file, 255),
                 f.line,
-                f.message,
+                _cut(f.message, 10_000),
                 f.hint,
             )
             for f in findings
@@ -145,11 +144,11 @@ def store_planned_archives(run: SyncRun, plan: Plan, mirror: Mirror) -> None:
         sid, row = by_pk[pk]
         name = _cut(f"{row.given_name} {row.family_name}".strip(), 512)
         school = row.schools[0] if row.schools else ""
-        rows.append((run.pk, PERSON_KIND_BY_ROLE[row.role], pk, sid, name, school))
+        rows.append((run.pk, PERSON_KIND_BY_ROLE[row.role], pk, _cut(sid, 255), name, school))
     classes = {row.pk: (sid, row) for sid, row in mirror.classes.items()}
     for pk in plan.classes.archive:
         sid, row = classes[pk]
-        rows.append((run.pk, "classes", pk, sid, _cut(row.name, 512), row.school))
+        rows.append((run.pk, "classes", pk, _cut(sid, 255), _cut(row.name, 512), row.school))
     for kind, links, archive in (
         ("enrollments", mirror.enrollments, plan.enrollments.archive),
         ("guardianships", mirror.guardianships, plan.guardianships.archive),
@@ -157,7 +156,7 @@ def store_planned_archives(run: SyncRun, plan: Plan, mirror: Mirror) -> None:
         if archive:
             wanted = set(archive)
             rows += [
-                (run.pk, kind, row.pk, f"{left}/{right}", "", "")
+                (run.pk, kind, row.pk, link_key(left, right), "", "")
                 for (left, right), row in links.items()
                 if row.pk in wanted
             ]

@@ -34,7 +34,8 @@ def check_schools_found(wanted: list[str], roster: Roster) -> None:
             '(["0123"], not [123]).',
             {"not_text": [repr(w) for w in not_text]},
         )
-    missing = [w for w in wanted if w not in roster.schools]
+    # A school whose own row could not be read is in the files: held, not missing.
+    missing = [w for w in wanted if w not in roster.schools and w not in roster.unreadable_schools]
     if not missing:
         return
     hints = {m: near_matches(m, roster.schools) for m in missing}
@@ -62,12 +63,19 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
     """
     check_schools_found(wanted, roster)
     in_scope = set(wanted) if wanted else set(roster.schools)
+    # Rule Q for a school whose row could not be read: everything in it is held as it
+    # was, people and classes of the files and of the mirror alike (see make_plan).
+    held_schools = roster.unreadable_schools & set(wanted) if wanted else roster.unreadable_schools
     findings: list[Finding] = []
     dropped = {"people": 0, "classes": 0, "enrollments": 0}
+    unreadable_people = set(roster.unreadable_people)
+    unreadable_classes = set(roster.unreadable_classes)
 
     classes = {}
     for cid, c in roster.classes.items():
-        if c.school_id in in_scope:
+        if c.school_id in held_schools:
+            unreadable_classes.add(cid)
+        elif c.school_id in in_scope:
             classes[cid] = c
         elif c.school_id not in roster.schools and not wanted:
             findings.append(
@@ -88,11 +96,15 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
         else:
             dropped["classes"] += 1
 
+    # Schools are derived through held schools too, so whoever is in one is held.
+    reachable = in_scope | held_schools
     schools_of: dict[str, list[str]] = {}
     for pid, p in roster.people.items():
-        schools_of[pid] = [s for s in dict.fromkeys(p.school_ids) if s in in_scope]
+        schools_of[pid] = [s for s in dict.fromkeys(p.school_ids) if s in reachable]
     for class_id, person_id in roster.enrollments:
-        c = classes.get(class_id)
+        c = classes.get(class_id) or (
+            roster.classes.get(class_id) if class_id in unreadable_classes else None
+        )
         if c is not None and person_id in schools_of and c.school_id not in schools_of[person_id]:
             schools_of[person_id].append(c.school_id)
     for parent_id, student_id in roster.guardianships:
@@ -102,7 +114,9 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
 
     people = {}
     for pid, p in roster.people.items():
-        if schools_of[pid]:
+        if held_schools and not held_schools.isdisjoint(schools_of[pid]):
+            unreadable_people.add(pid)
+        elif schools_of[pid]:
             p.school_ids = tuple(schools_of[pid])
             people[pid] = p
         else:
@@ -115,8 +129,8 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
             enrollments[key] = e
             continue
         dropped["enrollments"] += 1
-        known_class = class_id in roster.classes or class_id in roster.unreadable_classes
-        known_person = person_id in roster.people or person_id in roster.unreadable_people
+        known_class = class_id in roster.classes or class_id in unreadable_classes
+        known_person = person_id in roster.people or person_id in unreadable_people
         if not (known_class and known_person):
             what = f"class {class_id}" if not known_class else f"user {person_id}"
             findings.append(
@@ -134,7 +148,7 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
                 )
             )
 
-    teachers = roster.people.keys() | roster.unreadable_people
+    teachers = roster.people.keys() | unreadable_people
     taught = {
         class_id
         for (class_id, person_id), e in roster.enrollments.items()
@@ -146,10 +160,13 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
         classes=classes,
         enrollments=enrollments,
         guardianships={(a, b) for a, b in roster.guardianships if a in people and b in people},
-        unreadable_people=roster.unreadable_people,
-        unreadable_classes=roster.unreadable_classes,
+        unreadable_people=unreadable_people,
+        unreadable_classes=unreadable_classes,
+        unreadable_schools=held_schools,
         unreadable_enrollments=roster.unreadable_enrollments,
         empty_files=roster.empty_files,
+        unsent=roster.unsent,
+        unsent_kinds=roster.unsent_kinds,
         taught=taught,
         ignored_headers=roster.ignored_headers,
         files=roster.files,

@@ -48,8 +48,9 @@ from syncs.pipeline import report
 from syncs.pipeline.apply import apply_plan
 from syncs.pipeline.delta import merge_delta, roster_from_mirror
 from syncs.pipeline.mirror import Mirror, load_held_outside, load_mirror
-from syncs.pipeline.plan import Plan, make_plan
+from syncs.pipeline.plan import Plan, make_plan, unreadable_records
 from syncs.pipeline.sqlsets import filter_in
+from syncs.pipeline.unsent import fill_unsent
 from syncs.records import (
     COUNT_KINDS,
     PERSON_KIND_BY_ROLE,
@@ -62,6 +63,7 @@ from syncs.rules.scope import near_matches, scope
 from syncs.rules.threshold import check_threshold, likely_causes
 from syncs.rules.validate import Normalized, validate
 from syncs.sources import local, sftp
+from syncs.storable import storable_json, storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -131,13 +133,21 @@ def _hold(run_id: int, **fields) -> None:
         raise RunLost(run_id)
 
 
-def fail_internal(runs, *, message: str, failure: dict | None = None, now=None) -> int:
-    """Fail, as `internal_error`, the runs a conditional queryset still matches: the one
-    way a run is failed outside its own pipeline (unreadable config, interrupted, never
-    handed over, reaped). Returns how many were failed."""
+def fail_internal(
+    runs,
+    *,
+    message: str,
+    failure: dict | None = None,
+    now=None,
+    reason: str = FailureReason.INTERNAL_ERROR,
+) -> int:
+    """Fail, as `internal_error` (or `reason`), the runs a conditional queryset still
+    matches: the one way a run is failed outside its own pipeline (unreadable config,
+    interrupted, never handed over, reaped, an outcome that could not be recorded).
+    Returns how many were failed."""
     fields = {
         "status": RunStatus.FAILED,
-        "failure_reason": FailureReason.INTERNAL_ERROR,
+        "failure_reason": reason,
         "stage": Stage.DONE,
         "finished_at": now or timezone.now(),
         "message": message,
@@ -226,7 +236,7 @@ def sync_run_execute(*, run: SyncRun, now: datetime | None = None) -> SyncRun:
             with _cyclic_gc_paused(), progress.tracking(run.pk, beat):
                 _execute(state)
         except SyncFailure as failure:
-            _finish_failed(state, failure)
+            _record_failure(state, failure)
         except (KeyboardInterrupt, SystemExit) as stop:
             # Ctrl-C on an inline sync, or a worker shut down mid-run: the config must not
             # stay blocked by a run nobody is running. The apply transaction rolled back
@@ -252,7 +262,7 @@ def sync_run_execute(*, run: SyncRun, now: datetime | None = None) -> SyncRun:
                 if state.applied
                 else "nothing was changed"
             )
-            _finish_failed(
+            _record_failure(
                 state,
                 SyncFailure(
                     FailureReason.INTERNAL_ERROR,
@@ -302,19 +312,13 @@ def _execute(s: _Run) -> None:
             roster, found = formats.parse(folder, fmt)
             s.findings += found
 
-    if roster.delta:
-        merging = time.perf_counter()
-        s.diagnostics["delta"] = {
-            "upserted_people": len(roster.people),
-            "deleted_people": len(roster.deleted_people),
-            "deleted_classes": len(roster.deleted_classes),
-            "deleted_enrollments": len(roster.deleted_enrollments),
-        }
-        roster, found = merge_delta(roster_from_mirror(load_mirror(config=config)), roster)
-        s.findings += found
-        s.timings["delta_merge"] = round(time.perf_counter() - merging, 3)
-
     with s.stage(Stage.SCOPE):
+        # The mirror is read once, here: absent columns keep its values, a delta merges
+        # into it, and devices and the plan compare against it.
+        mirror = load_mirror(config=config)
+        fill_unsent(roster, mirror)
+        if roster.delta:
+            roster = _merge_delta(s, roster, mirror)
         scoped, found, dropped = scope(roster, list(config.school_ids))
         del roster  # only the scoped records are needed from here on
         s.findings += found
@@ -333,7 +337,6 @@ def _execute(s: _Run) -> None:
 
     with s.stage(Stage.DEVICES):
         claimed = {d for devices in checked.claims.values() for d in devices}
-        mirror = load_mirror(config=config)
         load_held_outside(mirror=mirror, claimed=claimed)
         people, claims, quarantined = _claims_with_quarantined(scoped, checked, mirror)
         devices = assign_devices(people, claims, mirror.held_outside, quarantined)
@@ -395,13 +398,32 @@ def _execute(s: _Run) -> None:
     SyncRun.objects.filter(pk=run.pk).update(timings=s.timings)
 
 
+def _merge_delta(s: _Run, roster: Roster, mirror: Mirror) -> Roster:
+    merging = time.perf_counter()
+    s.diagnostics["delta"] = {
+        "upserted_people": len(roster.people),
+        "deleted_people": len(roster.deleted_people),
+        "deleted_classes": len(roster.deleted_classes),
+        "deleted_enrollments": len(roster.deleted_enrollments),
+    }
+    merged, found = merge_delta(roster_from_mirror(mirror), roster)
+    s.findings += found
+    s.timings["delta_merge"] = round(time.perf_counter() - merging, 3)
+    return merged
+
+
 def _count_lines(folder: Path) -> int:
-    """Lines in the folder's CSV files: the parse stage's progress total (0 for JSON)."""
+    """Lines in the folder's CSV files: the parse stage's progress total (0 for JSON).
+    Only a guess for the progress bar: what cannot be read here (a folder or a broken
+    link named like a CSV file) is left for the parser to name."""
     lines = 0
     for path in Path(folder).rglob("*.csv"):
-        with path.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                lines += chunk.count(b"\n")
+        try:
+            with path.open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    lines += chunk.count(b"\n")
+        except OSError:
+            continue
     return lines
 
 
@@ -415,7 +437,7 @@ def _claims_with_quarantined(scoped: Roster, checked, mirror: Mirror):
     people = dict(scoped.people)
     claims = dict(checked.claims)
     quarantined = set()
-    for sid in checked.person_errors | scoped.unreadable_people:
+    for sid in checked.person_errors | unreadable_records(scoped, mirror)[0]:
         row = mirror.people.get(sid)
         if row is None or row.archived or not row.account_id:
             continue
@@ -547,7 +569,8 @@ def _store(
     run.stage = Stage.DONE
     run.finished_at = timezone.now()
     run.timings = s.timings
-    run.diagnostics = {**s.diagnostics, "issues": _issue_totals(s.findings)}
+    run.message = storable_text(run.message, 10_000)
+    run.diagnostics = storable_json({**s.diagnostics, "issues": _issue_totals(s.findings)})
     # Conditional, never save(): an outcome the reaper recorded is not overwritten.
     _hold(
         run.pk,
@@ -622,6 +645,33 @@ def record_failed_summaries(run: SyncRun, findings: list[Finding]) -> None:
         )
         for school in schools
     )
+
+
+def _record_failure(s: _Run, failure: SyncFailure) -> None:
+    """Record a failed outcome; if even that fails (a value the database refuses), the
+    run is still failed, with a plain message, rather than left running for the reaper."""
+    try:
+        _finish_failed(s, failure)
+    except RunLost:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the run must end failed, whatever broke
+        logger.exception("Sync run %s: its outcome could not be recorded", s.run.pk)
+        outcome = (
+            "the changes were applied, but the run's report could not be recorded"
+            if s.applied
+            else "nothing was changed"
+        )
+        # The known reason stands (a district can act on it); only its details are lost.
+        fail_internal(
+            SyncRun.objects.filter(pk=s.run.pk, status=RunStatus.RUNNING),
+            message=storable_text(
+                f"{failure.message} (The run's report could not be recorded; {outcome}. "
+                "Support has the details in the server log.)",
+                10_000,
+            ),
+            failure={"error": type(exc).__name__, "applied": s.applied},
+            reason=failure.reason,
+        )
 
 
 def _finish_failed(s: _Run, failure: SyncFailure) -> None:

@@ -67,6 +67,7 @@ def _checked_members(zf: zipfile.ZipFile, archive: Path) -> list[zipfile.ZipInfo
                 {"member": m.filename},
             )
     members = [m for m in zf.infolist() if not m.is_dir() and not _is_junk(m.filename)]
+    _refuse_twins(members, archive)
     if not members:
         raise SyncFailure(
             "invalid_files",
@@ -93,6 +94,23 @@ def _checked_members(zf: zipfile.ZipFile, archive: Path) -> list[zipfile.ZipInfo
                 {"member": m.filename},
             )
     return members
+
+
+def _refuse_twins(members: list[zipfile.ZipInfo], archive: Path) -> None:
+    """Two members with one name (or names differing only in case, which Windows and
+    macOS store as one file) would leave whichever came last: refused, naming both."""
+    seen: dict[str, str] = {}
+    for m in members:
+        key = PurePosixPath(m.filename.replace("\\", "/")).as_posix().casefold()
+        if key in seen:
+            raise SyncFailure(
+                "invalid_files",
+                f"{archive.name} holds {seen[key]!r} and {m.filename!r}: two files of the "
+                "same name, so which one to read is unclear; the zip was refused. Zip the "
+                "export again with each file once.",
+                {"members": [seen[key], m.filename]},
+            )
+        seen[key] = m.filename
 
 
 def check_zip(archive: Path) -> list[str]:

@@ -1,7 +1,8 @@
 """OneRoster REST source (DESIGN §5 "ClassLink / OneRoster REST") against a real HTTP
 server on 127.0.0.1 (pytest-httpserver) that pages with limit/offset and checks auth:
-every OAuth 1.0a request's signature is verified by an independent RFC 5849 verifier, and
-OAuth 2 bearer tokens are issued for HTTP Basic client credentials and expire.
+every OAuth 1.0a request's signature is verified by an independent RFC 5849 verifier (and a
+reused `oauth_nonce` is refused with 401, as RFC 5849 §3.3 allows), and OAuth 2 bearer
+tokens are issued for HTTP Basic client credentials and expire.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ import logging
 import re
 import secrets
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote
 
 import pytest
+import requests
 from urllib3.util.retry import Retry
 from werkzeug import Request, Response
 
 from accounts.models import ContactDevice
 from rostering.models import Class, Enrollment, Guardianship, Person
+from syncs.clients import http
 from syncs.formats import oneroster_csv, oneroster_json
 from syncs.generator import generate_district
 from syncs.models import Issue, SourceKind, SyncConfig
@@ -155,6 +159,10 @@ class FakeOneRoster:
         self.log: list[tuple[str, int, int]] = []  # (collection, offset, status)
         self.fault = None  # fault(collection, offset, attempt) -> Response | None
         self.attempts: dict[tuple[str, int], int] = {}
+        # OAuth 1: every signed request received, refused or not, in order:
+        # (collection, offset, oauth_nonce, arrival on time.monotonic()).
+        self.signed: list[tuple[str, int, str, float]] = []
+        self.reject_reused_nonces = True  # RFC 5849 §3.3: a nonce is good for one request
         self.prefix = "/ims/oneroster/v1p1/"
         httpserver.expect_request(re.compile(".*")).respond_with_handler(self.handle)
         self.url = httpserver.url_for("/").rstrip("/")
@@ -173,12 +181,12 @@ class FakeOneRoster:
     def handle(self, request: Request) -> Response:
         if request.path == "/token":
             return self.token(request)
-        why = self.check_auth(request)
         collection = (
             request.path[len(self.prefix) :] if request.path.startswith(self.prefix) else ""
         )
         offset = int(request.args.get("offset", 0))
         limit = int(request.args.get("limit", 100))
+        why = self.check_auth(request, collection, offset)
         if why:
             self.log.append((collection, offset, 401))
             return self.refuse(why)
@@ -197,9 +205,18 @@ class FakeOneRoster:
         self.log.append((collection, offset, 200))
         return self.json({collection: records[offset : offset + limit]}, 200, headers)
 
-    def check_auth(self, request: Request) -> str | None:
+    def check_auth(self, request: Request, collection: str, offset: int) -> str | None:
         if self.auth == "oauth1":
-            return verify_oauth1(request, self.secret, self.signature)
+            header = request.headers.get("Authorization", "")
+            nonce = (
+                _oauth_params(header).get("oauth_nonce", "") if header.startswith("OAuth ") else ""
+            )
+            reused = bool(nonce) and nonce in self.nonces()
+            self.signed.append((collection, offset, nonce, time.monotonic()))
+            why = verify_oauth1(request, self.secret, self.signature)
+            if why is None and reused and self.reject_reused_nonces:
+                why = "oauth_nonce already used (a replayed request)"
+            return why
         header = request.headers.get("Authorization", "")
         token = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
         if token not in self.tokens:
@@ -227,6 +244,12 @@ class FakeOneRoster:
 
     def pages(self, collection: str) -> list[int]:
         return [o for c, o, s in self.log if c == collection and s == 200]
+
+    def nonces(self) -> list[str]:
+        return [nonce for _c, _o, nonce, _at in self.signed]
+
+    def statuses(self, collection: str, offset: int) -> list[int]:
+        return [s for c, o, s in self.log if (c, o) == (collection, offset)]
 
 
 # ---------------------------------------------------------------- fixtures
@@ -442,6 +465,149 @@ def test_oauth1_wrong_secret_fails_credentials(config, server, page_size, caplog
     assert not Person.objects.exists()
     assert_no_secret(run, caplog)
     assert [s for _c, _o, s in server.log] == [401]  # 401 is never retried
+
+
+# ---------------------------------------------------------------- OAuth 1.0a retries
+
+
+def assert_no_nonce_reused(server: FakeOneRoster) -> None:
+    nonces = server.nonces()
+    assert nonces and all(nonces)
+    reused = sorted({n for n in nonces if nonces.count(n) > 1})
+    assert not reused, f"nonces sent more than once: {reused}"
+
+
+def first_attempt_fails(server: FakeOneRoster, page: tuple[str, int], response) -> None:
+    server.fault = lambda c, o, a: response() if (c, o) == page and a == 1 else None
+
+
+def assert_resigned_after(server: FakeOneRoster, run, page, status, *, waited: float) -> None:
+    """The page failed once with `status`, then came on a request signed afresh, sent no
+    sooner than `waited` seconds later; the server never saw a nonce twice."""
+    assert run.status == "succeeded", run.message
+    assert server.statuses(*page) == [status, 200]
+    attempts = [(nonce, at) for c, o, nonce, at in server.signed if (c, o) == page]
+    assert len(attempts) == 2
+    (first, first_at), (second, second_at) = attempts
+    assert first != second
+    assert second_at - first_at >= waited
+    assert not [entry for entry in server.log if entry[2] == 401], server.log
+    assert_no_nonce_reused(server)
+    assert Person.objects.count() == 8
+
+
+def test_oauth1_server_refuses_a_reused_nonce(config, server):
+    """The fake server itself: the very same signed request sent twice is refused the
+    second time (what a replayed OAuth 1.0a request meets on a nonce-checking server)."""
+    api_config(config, server)
+    client = oneroster_api._Client(config)
+    try:
+        url = f"{client.base}/orgs"
+        request = client.session.prepare_request(
+            requests.Request("GET", url, params={"sort": "sourcedId"})
+        )
+        first = client.session.send(request)
+        again = client.session.send(request)
+    finally:
+        client.close()
+    assert (first.status_code, again.status_code) == (200, 401)
+    assert b"oauth_nonce already used" in again.content
+
+
+def test_oauth1_retry_after_429_is_resigned_with_a_fresh_nonce(config, server, page_size):
+    """Issue #10 defect 9: a 429 with Retry-After used to be retried by urllib3 with the
+    same signed request (same nonce), which a nonce-checking server refuses with 401."""
+    page = ("users", 2)
+    first_attempt_fails(server, page, lambda: Response("slow down", 429, {"Retry-After": "1"}))
+    api_config(config, server)
+    run = run_sync(config)
+    assert_resigned_after(server, run, page, 429, waited=0.95)
+
+
+def test_oauth1_retry_after_503_is_resigned_with_a_fresh_nonce(config, server, page_size):
+    page = ("classes", 0)
+    first_attempt_fails(server, page, lambda: Response("maintenance", 503, {"Retry-After": "1"}))
+    api_config(config, server)
+    run = run_sync(config)
+    assert_resigned_after(server, run, page, 503, waited=0.95)
+
+
+def test_oauth1_500_without_retry_after_is_resigned_with_a_fresh_nonce(config, server, page_size):
+    page = ("enrollments", 2)
+    first_attempt_fails(server, page, lambda: Response("oops", 500))
+    api_config(config, server)
+    run = run_sync(config)
+    assert_resigned_after(server, run, page, 500, waited=0)
+
+
+def test_oauth1_read_timeout_is_resigned_with_a_fresh_nonce(config, server, page_size, monkeypatch):
+    """A request that reached the server but got no answer in time is sent again by the
+    caller, signed afresh, never resent as it was by urllib3."""
+    monkeypatch.setattr(http, "TIMEOUT", (3.05, 0.3))
+    page = ("users", 4)
+
+    def slow():
+        time.sleep(0.6)
+        return Response("too late", 200)
+
+    first_attempt_fails(server, page, slow)
+    api_config(config, server)
+    run = run_sync(config)
+    assert_resigned_after(server, run, page, 200, waited=0.3)
+
+
+def test_oauth1_redirect_is_not_followed_with_the_same_nonce(config, server, page_size):
+    """A redirect is not followed with the signed request (its nonce, and a signature for
+    another URL): the run fails `source_unavailable` saying where the server points, not
+    `credentials`."""
+    moved = server.url + "/elsewhere" + server.prefix + "users"
+    server.fault = lambda c, o, a: (
+        Response("", 307, {"Location": moved + f"?offset={o}&limit=2&sort=sourcedId"})
+        if c == "users"
+        else None
+    )
+    api_config(config, server)
+    run = run_sync(config)
+    assert (run.status, run.failure_reason) == ("failed", "source_unavailable"), run.message
+    assert "redirected" in run.message and "/elsewhere" in run.message
+    assert "offset=" not in run.message
+    assert [s for c, _o, s in server.log if c == "users"] == [307]
+    assert_no_nonce_reused(server)
+    assert not Person.objects.exists()
+
+
+def test_oauth1_no_nonce_is_ever_sent_twice_in_a_sync(config, server, page_size):
+    """Every page's first request fails, by every status a retry follows (429 and 503
+    with and without Retry-After, 500, 502, 504): the sync completes, and across the whole
+    sync the server never sees a nonce twice, nor refuses one."""
+    failures = [
+        (429, {"Retry-After": "0"}),
+        (503, {"Retry-After": "0"}),
+        (500, {}),
+        (502, {}),
+        (504, {}),
+        (429, {}),
+        (503, {}),
+        (500, {"Retry-After": "0"}),
+    ]
+    pages: list[tuple[str, int]] = []
+
+    def fault(collection, offset, attempt):
+        if attempt > 1:
+            return None
+        pages.append((collection, offset))
+        status, headers = failures[len(pages) % len(failures)]
+        return Response("try again", status, headers)
+
+    server.fault = fault
+    api_config(config, server)
+    run = run_sync(config)
+    assert run.status == "succeeded", run.message
+    assert len(pages) >= 10
+    assert all(server.statuses(*page)[-1] in (200, 404) for page in pages)
+    assert len(server.signed) == len(server.log) == 2 * len(pages)
+    assert not [entry for entry in server.log if entry[2] == 401], server.log
+    assert_no_nonce_reused(server)
 
 
 # ---------------------------------------------------------------- OAuth 2

@@ -36,7 +36,14 @@ def test_oea_m365_sample_syncs_with_its_two_short_teacher_rows_reported(config):
     bad = [(sid, file, line) for code, sid, file, line, _m in issues if code == "invalid_row"]
     assert bad == [("t1", "users.csv", 12), ("t2", "users.csv", 13)]
     # There is no demographics.csv, so no student has a date of birth (an error each).
-    assert codes == {"student_dob": 10, "invalid_row": 2, "header_repaired": 1}
+    # Its users.csv has no email, sms/phone, grades or agentSourcedIds column, classes.csv
+    # no termSourcedIds, enrollments.csv no primary: each named once (issue #10).
+    assert codes == {
+        "student_dob": 10,
+        "invalid_row": 2,
+        "header_repaired": 1,
+        "column_missing": 6,
+    }
     assert Class.objects.count() == 4  # their teachers still count (rule Q)
     assert not Person.objects.exists()
 
@@ -45,7 +52,18 @@ def test_sds_v2_oneroster_subset_syncs_and_names_every_non_oneroster_row(config)
     run, issues, codes = run_sample(config, "microsoft-sds-csv/sds-v2")
     assert run.status == "succeeded", run.message
     roles = sorted(m.split("`")[1] for code, *_x, m in issues if code == "invalid_row")
-    assert roles == ["Lecturer", "Professor", "faculty", "staff"]
+    # users.csv's four non-OneRoster roles, and enrollments.csv's four (an enrollment
+    # role that is not one is an invalid_row too, issue #10; Aide is known and ignored).
+    assert roles == [
+        "Faculty",
+        "Lecturer",
+        "Lecturer",
+        "Professor",
+        "Professor",
+        "Staff",
+        "faculty",
+        "staff",
+    ]
     assert codes["unknown_reference"] == 2  # classes of org 10003, which is not a school
     assert codes["teacher_email"] == 2 and codes["student_dob"] == 14
 
@@ -55,9 +73,12 @@ def test_sds_v21_is_read_as_oneroster_12_with_roles_csv(config):
     assert run.status == "succeeded", run.message
     assert run.diagnostics["issues"] == {
         "header_repaired": 2,
-        "invalid_row": 4,
+        # four users with no OneRoster role, and the enrollment of role `professor`
+        "invalid_row": 5,
         "teacher_email": 1,
         "unknown_reference": 1,
+        # optional columns SDS leaves out: grades, agentSourcedIds, termSourcedIds, primary
+        "column_missing": 4,
     }
     # Guardians are in SDS's own relationships.csv, which OneRoster does not have: those
     # users have no role in roles.csv and are reported, not guessed.
