@@ -534,14 +534,22 @@ def open_table(
     if encoding.codec == MIXED:
         on_finding(_encoding_finding(spec.name, encoding))
     with _open_text(path, encoding) as text:
+        reader = csv.reader(text, strict=True)
         try:
-            raw_headers = next(csv.reader(text), [])
+            raw_headers = next(reader, [])
         except csv.Error as exc:
             raise SyncFailure(
                 "invalid_files",
                 f"{spec.name}: the header row cannot be read ({csv_error_text(exc)}).",
                 {"file": spec.name, "line": 1},
             ) from exc
+        if reader.line_num > 1:
+            # A quote opened in the header swallowed the lines after it.
+            raise SyncFailure(
+                "invalid_files",
+                f"{spec.name}: the header row cannot be read (a quote in it is not closed).",
+                {"file": spec.name, "line": 1},
+            )
     raw_headers = [h.replace("\ufeff", "") for h in raw_headers]
     if not any(h.strip() for h in raw_headers):
         raise SyncFailure(

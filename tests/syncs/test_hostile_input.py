@@ -581,3 +581,13 @@ def test_a_present_column_with_an_empty_cell_still_clears_the_value(sync, config
     run = sync(d)
     assert run.status == "succeeded", run.message
     assert Person.objects.get(source_id="ps10").email == ""
+
+
+def test_a_quote_left_open_in_a_header_fails_invalid_files(sync, config, tmp_path):
+    # Found by the fuzz suite: the header read leniently, then the rows strictly.
+    folder = school_district().write(tmp_path / "roster")
+    edit(folder / "demographics.csv", "birthDate,sex", 'birthDate,"sex')
+    run = rerun(config)
+    settled(run)
+    assert run.failure_reason == "invalid_files"
+    assert "demographics.csv: the header row cannot be read" in run.message
