@@ -82,17 +82,32 @@ def detect_encoding(path: Path, name: str) -> Encoding:
                 {"file": name},
             )
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return Encoding("utf-32")
+        return _wide(path, name, "utf-32")
     if head.startswith(codecs.BOM_UTF8):
         return Encoding("utf-8-sig") if _decodes(path, "utf-8-sig") is None else _mixed(path, name)
     if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        return Encoding("utf-16")
+        return _wide(path, name, "utf-16")
     wide = _bomless_wide(head)
     if wide:
-        return Encoding(wide)
+        return _wide(path, name, wide)
     if _decodes(path, "utf-8") is None:
         return Encoding("utf-8")
     return _mixed(path, name)
+
+
+def _wide(path: Path, name: str, codec: str) -> Encoding:
+    """UTF-16 or UTF-32, which has no fallback: every byte must decode (a file cut in
+    the middle of a character was cut short)."""
+    bad = _decodes(path, codec)
+    if bad is not None:
+        what = codec.upper().replace("-LE", "").replace("-BE", "")
+        raise SyncFailure(
+            "invalid_files",
+            f"{name} is {what} text, but its bytes from offset {bad:,} are not: the file "
+            "looks truncated or damaged. Export it again, preferably as UTF-8 CSV.",
+            {"file": name, "offset": bad},
+        )
+    return Encoding(codec)
 
 
 def _bomless_wide(head: bytes) -> str:
@@ -336,6 +351,12 @@ FIELD_LIMIT = 10 * 1024 * 1024
 csv.field_size_limit(FIELD_LIMIT)
 
 
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "its bytes are not text in the file's encoding"
+    return csv_error_text(exc)
+
+
 def csv_error_text(exc: csv.Error) -> str:
     text = str(exc)
     if "field larger than field limit" in text:
@@ -537,10 +558,10 @@ def open_table(
         reader = csv.reader(text, strict=True)
         try:
             raw_headers = next(reader, [])
-        except csv.Error as exc:
+        except (csv.Error, UnicodeDecodeError) as exc:
             raise SyncFailure(
                 "invalid_files",
-                f"{spec.name}: the header row cannot be read ({csv_error_text(exc)}).",
+                f"{spec.name}: the header row cannot be read ({_error_text(exc)}).",
                 {"file": spec.name, "line": 1},
             ) from exc
         if reader.line_num > 1:

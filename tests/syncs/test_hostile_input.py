@@ -591,3 +591,16 @@ def test_a_quote_left_open_in_a_header_fails_invalid_files(sync, config, tmp_pat
     settled(run)
     assert run.failure_reason == "invalid_files"
     assert "demographics.csv: the header row cannot be read" in run.message
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32", "utf-16-le"])
+def test_a_wide_encoded_file_cut_mid_character_fails_invalid_files(sync, config, tmp_path, codec):
+    # Found by the fuzz suite: UTF-16/32 had no check that every byte decodes.
+    folder = school_district().write(tmp_path / "roster")
+    orgs = folder / "orgs.csv"
+    data = orgs.read_text(encoding="utf-8").encode(codec)
+    orgs.write_bytes(data[: len(data) // 2 * 2 - 1])  # an odd number of bytes
+    run = rerun(config)
+    settled(run)
+    assert run.failure_reason == "invalid_files"
+    assert "looks truncated or damaged" in run.message
