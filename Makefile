@@ -41,3 +41,9 @@ clean:
 # Benchmark (issue #3): BENCH_ARGS="--huge" adds 300,000 students; see README.
 bench: venv
 	$(PY) manage.py bench_sync $(BENCH_ARGS)
+
+# Fuzz `sync_roster --json` with hostile roster files (tests/fuzz): 10,000 inputs by default,
+# `make fuzz FUZZ_EXAMPLES=20000` for more, DATABASE_URL=postgres://... for PostgreSQL.
+.PHONY: fuzz
+fuzz: venv
+	$(PY) tests/fuzz/run.py --examples $(or $(FUZZ_EXAMPLES),10000) $(FUZZ_ARGS)
