@@ -2,6 +2,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import OuterRef, Subquery
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -10,7 +11,7 @@ from syncs.admin_upload import UploadAdminMixin
 from syncs.clients.sftp import load_private_key
 from syncs.errors import SyncFailure
 from syncs.exports import PLANNED_ARCHIVE_HEADER, csv_lines
-from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncConfig, SyncRun
+from syncs.models import Issue, PlannedArchive, RunStatus, SchoolSummary, SyncConfig, SyncRun
 from syncs.selectors import ISSUE_COLUMNS, issue_rows
 from syncs.services import (
     sync_config_test_connection,
@@ -152,13 +153,27 @@ class SyncConfigAdmin(UploadAdminMixin, admin.ModelAdmin):
             return "OK"
         return format_html('<strong style="color:#ba2121">{}</strong>', obj.preflight_message)
 
+    def get_queryset(self, request):
+        # The latest run's id and status, for "Last run", in the list's own query. The
+        # id breaks ties on created_at so both subqueries pick the same run.
+        latest = SyncRun.objects.filter(config=OuterRef("pk")).order_by("-created_at", "-pk")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                latest_run_pk=Subquery(latest.values("pk")[:1]),
+                latest_run_status=Subquery(latest.values("status")[:1]),
+            )
+        )
+
     @admin.display(description="Last run")
     def last_run(self, obj):
-        run = obj.runs.order_by("-created_at").first()
-        if run is None:
+        if obj.latest_run_pk is None:
             return "—"
-        url = reverse("admin:syncs_syncrun_change", args=[run.pk])
-        return format_html('<a href="{}">{}</a>', url, run.get_status_display())
+        url = reverse("admin:syncs_syncrun_change", args=[obj.latest_run_pk])
+        status = obj.latest_run_status
+        label = RunStatus(status).label if status in RunStatus.values else status
+        return format_html('<a href="{}">{}</a>', url, label)
 
     def _run(self, request, queryset, *, dry_run: bool):
         for config in queryset:
@@ -397,4 +412,5 @@ class PlannedArchiveAdmin(ReadOnlyAdmin):
     list_display = ("kind", "source_id", "name", "school_sis_id", "run")
     list_filter = ("kind",)
     search_fields = ("source_id", "name", "school_sis_id")
-    list_select_related = ("run",)
+    # "Run" is SyncRun.__str__, which names the config and its organization.
+    list_select_related = ("run", "run__config", "run__config__organization")
