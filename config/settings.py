@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "accounts",
     "rostering",
     "syncs",
+    "devtools",
 ]
 
 MIDDLEWARE = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from devtools.bench import QueryCounter
 from rostering.models import Organization
-from syncs.bench import QueryCounter
 from syncs.models import SyncConfig
 from syncs.services import sync_run_create, sync_run_execute
 from tests.builders import District

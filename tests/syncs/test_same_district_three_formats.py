@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import ContactDevice, NormalizedDevice, User
+from devtools.generator import generate_district
 from rostering.models import Class, Enrollment, Guardianship, Organization, Person, School
-from syncs.generator import generate_district
 from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncConfig, SyncRun
 from syncs.services import sync_run_create, sync_run_execute
 

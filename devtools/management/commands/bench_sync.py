@@ -21,9 +21,9 @@ import environ
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from syncs import bench
-from syncs.churn import make_churn
-from syncs.generator import generate_district
+from devtools import bench
+from devtools.churn import make_churn
+from devtools.generator import generate_district
 
 SCENARIOS = (
     ("first_sync", "base", False),

@@ -1,4 +1,4 @@
-"""Write a made-up district as OneRoster 1.1 / 1.2 or Clever CSV files (see syncs.generator)."""
+"""Write a made-up district as OneRoster 1.1 / 1.2 or Clever CSV files (see devtools.generator)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from syncs.generator import FORMATS, generate_district
+from devtools.generator import FORMATS, generate_district
 
 # Student sourcedIds are zero-padded to six digits; beyond that the data stops looking real.
 MAX_STUDENTS = 999_999

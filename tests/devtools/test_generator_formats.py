@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from syncs.formats import clever_csv, detect, oneroster_csv
-from syncs.generator import (
+from devtools.generator import (
     FORMATS,
     HEADERS_12,
     HEADERS_CLEVER,
@@ -28,6 +27,7 @@ from syncs.generator import (
     clever_dob,
     generate_district,
 )
+from syncs.formats import clever_csv, detect, oneroster_csv
 from syncs.rules.scope import scope
 from syncs.rules.validate import parse_dob, validate
 

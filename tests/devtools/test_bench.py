@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from syncs.churn import make_churn
-from syncs.generator import generate_district
-from syncs.management.commands.bench_sync import render_table, targets
+from devtools.churn import make_churn
+from devtools.generator import generate_district
+from devtools.management.commands.bench_sync import render_table, targets
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from devtools.generator import generate_district
 from rostering.models import Class, Enrollment, Person
-from syncs.generator import generate_district
 from syncs.models import SyncConfig
 from syncs.services import sync_run_create, sync_run_execute
 from tests.syncs.test_sync_run import snapshot
