@@ -1,12 +1,13 @@
 """Normalizing contact devices (DESIGN §2): email lower-cased, phones as E.164.
 
 Plain functions over strings. Email syntax comes from email-validator (no DNS lookups);
-phone rules from phonenumbers, restricted to the regions messages can reach.
+phone rules from phonenumbers, restricted to the regions messages can reach. Nothing
+here imports syncs (an import contract in pyproject.toml keeps it so): the sync engine's
+memo of these results is syncs.pipeline.normalize.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import lru_cache
 from importlib.metadata import version
 
@@ -48,36 +49,8 @@ def normalize_phone(raw: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-# Cached results are only reused under the library versions that produced them.
+# Remembered results (syncs.pipeline.normalize, the NormalizedDevice table) are only
+# reused under the library versions that produced them.
 RULESET = f"email-validator {version('email-validator')}; phonenumbers {version('phonenumbers')}"
 NORMALIZERS = {"email": normalize_email, "phone": normalize_phone}
-MAX_RAW = 512
-
-
-def normalize_many(kind: str, raws: Iterable[str]) -> dict[str, str | None]:
-    """Normalize many raw values at once, through the NormalizedDevice memo table.
-
-    Returns raw -> normalized value (None when unusable) for every non-empty raw.
-    """
-    from accounts.models import NormalizedDevice
-    from syncs.pipeline.bulk import BulkWriter
-    from syncs.pipeline.sqlsets import filter_in
-
-    wanted = {raw for raw in raws if raw and len(raw) <= MAX_RAW}
-    known: dict[str, str | None] = {}
-    if wanted:
-        rows = filter_in(
-            NormalizedDevice.objects.filter(ruleset=RULESET, kind=kind), "raw", wanted
-        ).values_list("raw", "value")
-        known = {raw: value or None for raw, value in rows}
-    misses = sorted(wanted - known.keys())
-    normalize = NORMALIZERS[kind]
-    for raw in misses:
-        known[raw] = normalize(raw)
-    if misses:
-        BulkWriter().insert_ignoring_conflicts(
-            NormalizedDevice,
-            ["kind", "raw", "value", "ruleset"],
-            [(kind, raw, known[raw] or "", RULESET) for raw in misses],
-        )
-    return known
+MAX_RAW = 512  # longer raw values are not remembered

@@ -268,7 +268,7 @@ class SyncRun(models.Model):
     @property
     def percent(self) -> int:
         """Overall progress, 0-100, rising through the stages."""
-        from syncs.progress import percent
+        from syncs.stage_weights import percent
 
         finished = self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
         return percent(self.stage, self.progress_done, self.progress_total, finished)

@@ -1,23 +1,31 @@
 """Formats: each turns a folder of roster files into canonical records.
 
-A parser is `parse(folder) -> (Roster, findings)`. `detect` names the format of a
-folder: the manifest first, then the files and their headers. A format set on the sync
-config wins over detection.
+A parser is `parse(folder, advance) -> (Roster, findings)`, where `advance(n)` is told
+the rows read (in batches; progress is the caller's business, not the parser's). `detect`
+names the format of a folder: the manifest first, then the files and their headers. A
+format set on the sync config wins over detection.
+
+Formats are pure: no database, no network, no progress tracker (import contracts in
+pyproject.toml keep it so), so a parser runs and is tested on files alone.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from importlib import import_module
 from pathlib import Path
 
 from syncs.errors import SyncFailure
 from syncs.findings import Finding
-from syncs.formats.csvfiles import find_files, header_key
+from syncs.formats.csvfiles import Advance, find_files, header_key, no_progress
 from syncs.formats.limits import fit_to_columns
 from syncs.records import Roster
 
-# Format -> module with `parse(folder)`; imported when used.
+# The `parse` of every format module.
+Parser = Callable[..., tuple[Roster, list[Finding]]]
+
+# Format -> module with `parse(folder, advance)`; imported when used.
 PARSERS = {
     "oneroster_1_1_csv": "syncs.formats.oneroster_csv",
     "oneroster_1_2_csv": "syncs.formats.oneroster12_csv",
@@ -76,11 +84,17 @@ def detect(folder: Path) -> str:
     )
 
 
-def parse(folder: Path, fmt: str = "auto") -> tuple[Roster, list[Finding]]:
-    """Parse `folder` as `fmt`, detecting it first when `fmt` is "auto"."""
+def parse(
+    folder: Path, fmt: str = "auto", advance: Advance = no_progress
+) -> tuple[Roster, list[Finding]]:
+    """Parse `folder` as `fmt`, detecting it first when `fmt` is "auto".
+
+    `advance(n)` is told the rows read, in batches (a run passes `progress.advance`).
+    """
     name = detect(folder) if fmt in ("", "auto") else fmt
     if name not in PARSERS:
         raise SyncFailure("invalid_files", f"Unknown roster format {name!r}.", {"format": name})
-    roster, findings = import_module(PARSERS[name]).parse(folder)
+    parser: Parser = import_module(PARSERS[name]).parse
+    roster, findings = parser(folder, advance=advance)
     roster.format = name
     return roster, findings + fit_to_columns(roster)

@@ -53,7 +53,8 @@ from sys import intern
 from typing import Any
 
 from syncs.errors import SyncFailure
-from syncs.findings import Finding
+from syncs.findings import Finding, IssueCode
+from syncs.formats.base import Advance, Collection, RosterParser, no_progress
 from syncs.records import (
     ClassRecord,
     EnrollmentRecord,
@@ -91,12 +92,21 @@ def _ids(*values: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
-class _Parser:
+def _page(name: str) -> Collection:
+    """A page as the source of its items: a user page holds people, and any other page
+    (schools' too) is reported as holding classes."""
+    return Collection(name, "person" if name.startswith("users") else "class")
+
+
+class _Parser(RosterParser):
+    unit = "item"
+    first_in_same_file = ""  # a duplicate always names the page of the first item
+    duplicate_note = " with other data"
+
     def __init__(self, folder: Path, index: dict[str, Any]) -> None:
         self.folder = folder
         self.index = index
-        self.roster = Roster(files=sorted(self._all_pages()))
-        self.findings: list[Finding] = []
+        super().__init__(Roster(files=sorted(self._all_pages())))
         self.student_ids: set[str] = set()  # users with a student role
 
     def _all_pages(self) -> Iterator[str]:
@@ -121,18 +131,7 @@ class _Parser:
                 if isinstance(obj, dict):
                     yield Where(name, n), obj
                 else:
-                    self._invalid(name, n, "is not a Clever object")
-
-    def _invalid(self, file: str, n: int, why: str) -> None:
-        self.findings.append(
-            Finding(
-                code="invalid_row",
-                kind="person" if file.startswith("users") else "class",
-                file=file,
-                line=n,
-                message=f"{file} item {n} {why}.",
-            )
-        )
+                    self.invalid_row(_page(name), n, "is not a Clever object")
 
     def _empty(self, collection: str, kind: str, count: int) -> None:
         if count == 0:
@@ -152,7 +151,7 @@ class _Parser:
         for where, obj in self.items("schools"):
             school_id = _text(obj.get("id"))
             if not school_id:
-                self._invalid(where.file, where.line or 0, "has no id")
+                self.no_id(_page(where.file), where.line or 0, "id")
                 continue
             schools.setdefault(intern(school_id), SchoolRecord(school_id, _text(obj.get("name"))))
         # No schools while the mirror has records is a broken pull, not an empty district.
@@ -166,11 +165,13 @@ class _Parser:
             count += 1
             user_id = _text(obj.get("id"))
             if not user_id:
-                self._invalid(where.file, where.line or 0, "has no id")
+                self.no_id(_page(where.file), where.line or 0, "id")
                 continue
             if user_id in raw:
                 if raw[user_id][1] != obj:
-                    self._duplicate(user_id, where, raw[user_id][0])
+                    self.duplicate(
+                        Collection(where.file, "person"), user_id, where.line, raw[user_id][0]
+                    )
                 continue  # a page boundary that repeated an item: read once
             raw[user_id] = (where, obj)
         self._empty("users", "people", count)
@@ -178,15 +179,20 @@ class _Parser:
         contacts: list[tuple[PersonRecord, dict[str, Any]]] = []
         all_schools = tuple(self.roster.schools)
         for user_id, (where, obj) in raw.items():
-            roles = obj.get("roles") if isinstance(obj.get("roles"), dict) else {}
-            roles = {k: v if isinstance(v, dict) else {} for k, v in roles.items()}
+            given_roles = obj.get("roles")
+            roles: dict[str, dict[str, Any]] = (
+                {k: v if isinstance(v, dict) else {} for k, v in given_roles.items()}
+                if isinstance(given_roles, dict)
+                else {}
+            )
             held = [(clever, ours) for clever, ours in ROLE_ORDER if clever in roles]
             if not held:
                 continue  # no role Rollcall syncs
             top, role = held[0]
             if "student" in roles:
                 self.student_ids.add(user_id)
-            name = obj.get("name") if isinstance(obj.get("name"), dict) else {}
+            given_name = obj.get("name")
+            name: dict[str, Any] = given_name if isinstance(given_name, dict) else {}
             first, middle, last = (_text(name.get(k)) for k in ("first", "middle", "last"))
             person = PersonRecord(
                 source_id=intern(user_id),
@@ -234,9 +240,9 @@ class _Parser:
             if student_id not in self.student_ids:
                 known = self.roster.people.get(student_id)
                 what = f"a {known.role}, not a student" if known else "not in the data"
-                self.findings.append(
+                self.add(
                     Finding(
-                        code="unknown_reference",
+                        code=IssueCode.UNKNOWN_REFERENCE,
                         kind="person",
                         source_id=person.source_id,
                         name=person.name,
@@ -259,10 +265,12 @@ class _Parser:
             count += 1
             class_id = intern(_text(obj.get("id")))
             if not class_id:
-                self._invalid(where.file, where.line or 0, "has no id")
+                self.no_id(_page(where.file), where.line or 0, "id")
                 continue
             if class_id in classes:
-                self._duplicate(class_id, where, classes[class_id].where, kind="class")
+                self.duplicate(
+                    Collection(where.file, "class"), class_id, where.line, classes[class_id].where
+                )
                 continue
             term_id = _text(obj.get("term_id"))
             classes[class_id] = ClassRecord(
@@ -285,19 +293,6 @@ class _Parser:
         self._empty("sections", "classes", count)
         if count:
             self._empty("sections", "enrollments", len(enrollments))
-
-    def _duplicate(self, source_id: str, where: Where, first: Where, kind: str = "person") -> None:
-        self.findings.append(
-            Finding(
-                code="duplicate_id",
-                kind=kind,
-                source_id=source_id,
-                file=where.file,
-                line=where.line,
-                message=f"{where.file} item {where.line} repeats ID {source_id} with other "
-                f"data (first in {first.file} item {first.line}).",
-            )
-        )
 
 
 def read_index(folder: Path) -> dict[str, Any]:
@@ -322,8 +317,12 @@ def read_index(folder: Path) -> dict[str, Any]:
     return index
 
 
-def parse(folder: Path) -> tuple[Roster, list[Finding]]:
-    """Parse the pages of a Clever API pull. Fails the run if a required one is missing."""
+def parse(folder: Path, advance: Advance = no_progress) -> tuple[Roster, list[Finding]]:
+    """Parse the pages of a Clever API pull. Fails the run if a required one is missing.
+
+    `advance` is taken as by every parser and not called: the parse stage counts CSV
+    rows (its total is the CSV files' lines, 0 for pages).
+    """
     p = _Parser(folder, read_index(folder))
     p.schools()
     p.users()

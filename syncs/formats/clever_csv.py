@@ -40,13 +40,13 @@ from __future__ import annotations
 import difflib
 import hashlib
 import unicodedata
-from collections.abc import Callable
 from pathlib import Path
 from sys import intern
 
 from syncs.errors import SyncFailure
-from syncs.findings import Finding
-from syncs.formats.csvfiles import CsvFiles, FileSpec, Table, find_files, open_table
+from syncs.findings import Finding, IssueCode
+from syncs.formats.base import Advance, CsvParser, no_progress
+from syncs.formats.csvfiles import CsvFiles, FileSpec, Table, find_files
 from syncs.records import (
     ClassRecord,
     EnrollmentRecord,
@@ -243,21 +243,10 @@ def _phone_digits(phone: str) -> str:
     return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
 
 
-class _Parser:
-    def __init__(self, files: dict[str, Path]) -> None:
-        self.files = files
-        self.roster = Roster(files=sorted(files))
-        self.findings: list[Finding] = []
+class _Parser(CsvParser):
+    def __init__(self, files: dict[str, Path], advance: Advance = no_progress) -> None:
+        super().__init__(Roster(files=sorted(files)), files, advance)
         self.clashes: set[str] = set()  # contact IDs already reported as taken
-
-    def add(self, finding: Finding) -> None:
-        self.findings.append(finding)
-
-    def table(
-        self, spec: FileSpec, on_unreadable: Callable[[tuple[str, ...]], None] | None = None
-    ) -> Table:
-        """Open one file; `on_unreadable` gets the key of each row that cannot be read."""
-        return open_table(spec, self.files[spec.name], self.add, on_unreadable or (lambda _k: None))
 
     def note_empty(self, table: Table, kind: str | None) -> None:
         """Record a required file with a header and no rows (a guard input) and any
@@ -267,34 +256,17 @@ class _Parser:
         if table.header.ignored:
             self.roster.ignored_headers[table.spec.name] = table.header.ignored
 
-    def duplicate(self, spec: FileSpec, source_id: str, line: int, first: Where) -> None:
-        where = (
-            f"on line {first.line}"
-            if first.file == spec.name
-            else f"in {first.file} line {first.line}"
-        )
-        self.add(
-            Finding(
-                code="duplicate_id",
-                kind=spec.kind,
-                source_id=source_id,
-                file=spec.name,
-                line=line,
-                message=f"{spec.name} line {line} repeats ID {source_id} (first {where}).",
-            )
-        )
-
     # -- files -------------------------------------------------------------------
 
     def schools(self) -> None:
         """Schools; an unreadable row holds its school and everything in it (rule Q)."""
         t = self.table(SCHOOLS, lambda key: self.roster.unreadable_schools.add(key[0]))
-        sid, name = t.col("School_id"), t.col("School_name")
+        sid, name = t.required_col("School_id"), t.required_col("School_name")
         schools = self.roster.schools
         for line, cells in t.rows():
             school_id = cells[sid].strip()
             if not school_id:
-                self._no_id(SCHOOLS, line, "School_id")
+                self.no_id(SCHOOLS, line, "School_id")
                 continue
             known = schools.get(school_id)
             if known is not None:
@@ -310,13 +282,14 @@ class _Parser:
         """teachers.csv or staff.csv: one row per person and school."""
         unreadable = self.roster.unreadable_people
         t = self.table(spec, lambda key: unreadable.add(key[0]))
-        sid, school, email = t.col(id_column), t.col("School_id"), t.col(email_column)
-        given, family = t.col("First_name"), t.col("Last_name")
+        r = t.required_col
+        sid, school, email = r(id_column), r("School_id"), t.col(email_column)
+        given, family = r("First_name"), r("Last_name")
         people = self.roster.people
         for line, cells in t.rows():
             source_id = intern(cells[sid].strip())
             if not source_id:
-                self._no_id(spec, line, id_column)
+                self.no_id(spec, line, id_column)
                 continue
             school_id = intern(cells[school].strip())
             given_name, family_name = cells[given].strip(), cells[family].strip()
@@ -349,22 +322,22 @@ class _Parser:
         """Students, and the contact each row carries."""
         unreadable = self.roster.unreadable_people
         t = self.table(STUDENTS, lambda key: unreadable.add(key[0]))
-        c = t.col
+        c, r = t.col, t.required_col
         sid, school, given, family = (
-            c("Student_id"),
-            c("School_id"),
-            c("First_name"),
-            c("Last_name"),
+            r("Student_id"),
+            r("School_id"),
+            r("First_name"),
+            r("Last_name"),
         )
         dob_col, grade, email = c("DOB"), c("Grade"), c("Student_email")
-        contact_cols = [c(name) for name in CONTACT_COLUMNS if c(name) is not None]
+        contact_cols = [col for col in map(c, CONTACT_COLUMNS) if col is not None]
         # Positions of the contact columns and Contact_relationship (None when absent).
         contact_pos = [c(name) for name in (*CONTACT_COLUMNS, "Contact_relationship")]
         people = self.roster.people
         for line, cells in t.rows():
             source_id = intern(cells[sid].strip())
             if not source_id:
-                self._no_id(STUDENTS, line, "Student_id")
+                self.no_id(STUDENTS, line, "Student_id")
                 continue
             school_id = intern(cells[school].strip())
             given_name, family_name = cells[given].strip(), cells[family].strip()
@@ -433,7 +406,7 @@ class _Parser:
                 self.clashes.add(parent_id)
                 self.add(
                     Finding(
-                        code="duplicate_id",
+                        code=IssueCode.DUPLICATE_ID,
                         kind="person",
                         source_id=parent_id,
                         name=name,
@@ -459,7 +432,7 @@ class _Parser:
     def sections(self) -> None:
         unreadable = self.roster.unreadable_classes
         t = self.table(SECTIONS, lambda key: unreadable.add(key[0]))
-        name_cols = [t.col(n) for n in SECTION_NAME_COLUMNS if t.col(n) is not None]
+        name_cols = [col for col in map(t.col, SECTION_NAME_COLUMNS) if col is not None]
         if not name_cols:
             raise SyncFailure(
                 "invalid_files",
@@ -467,13 +440,14 @@ class _Parser:
                 "have no name. Add Course_name.",
                 {"file": SECTIONS.name, "header": "Course_name", "missing": ["Course_name"]},
             )
-        sid, school, term = t.col("Section_id"), t.col("School_id"), t.col("Term_name")
-        teacher_cols = [t.col(n) for n in TEACHER_COLUMNS if t.col(n) is not None]
+        r = t.required_col
+        sid, school, term = r("Section_id"), r("School_id"), r("Term_name")
+        teacher_cols = [col for col in map(t.col, TEACHER_COLUMNS) if col is not None]
         classes, enrollments = self.roster.classes, self.roster.enrollments
         for line, cells in t.rows():
             class_id = intern(cells[sid].strip())
             if not class_id:
-                self._no_id(SECTIONS, line, "Section_id")
+                self.no_id(SECTIONS, line, "Section_id")
                 continue
             if class_id in classes:
                 self.duplicate(SECTIONS, class_id, line, classes[class_id].where)
@@ -496,12 +470,12 @@ class _Parser:
 
     def enrollments(self) -> None:
         t = self.table(ENROLLMENTS, self.roster.unreadable_enrollments.add)
-        section, student = t.col("Section_id"), t.col("Student_id")
+        section, student = t.required_col("Section_id"), t.required_col("Student_id")
         enrollments = self.roster.enrollments
         for line, cells in t.rows():
             class_id, person_id = intern(cells[section].strip()), intern(cells[student].strip())
             if not class_id or not person_id:
-                self._no_id(ENROLLMENTS, line, "Section_id and Student_id")
+                self.no_id(ENROLLMENTS, line, "Section_id and Student_id")
                 continue
             key = (class_id, person_id)
             if key not in enrollments:  # a teacher of the section keeps the teacher role
@@ -528,19 +502,6 @@ class _Parser:
             self.roster.unsent[(name, "student")] = frozenset(student)
         if parent:
             self.roster.unsent[(name, "parent")] = frozenset(parent)
-
-    # -- helpers -----------------------------------------------------------------
-
-    def _no_id(self, spec: FileSpec, line: int, column: str) -> None:
-        self.add(
-            Finding(
-                code="invalid_row",
-                kind=spec.kind,
-                file=spec.name,
-                line=line,
-                message=f"{spec.name} line {line} has no {column}.",
-            )
-        )
 
 
 def _add_phone(person: PersonRecord, phone: str) -> None:
@@ -580,11 +541,14 @@ def _missing_files(files: CsvFiles) -> None:
     )
 
 
-def parse(folder: Path) -> tuple[Roster, list[Finding]]:
-    """Parse a Clever SFTP CSV folder. Fails the run on missing files or bad headers."""
+def parse(folder: Path, advance: Advance = no_progress) -> tuple[Roster, list[Finding]]:
+    """Parse a Clever SFTP CSV folder. Fails the run on missing files or bad headers.
+
+    `advance` is told how many rows were read, in batches.
+    """
     files = find_files(folder)
     _missing_files(files)
-    p = _Parser(files)
+    p = _Parser(files, advance)
     p.schools()
     p.staff(TEACHERS, "Teacher_id", "Teacher_email", "teacher")
     if STAFF.name in files:

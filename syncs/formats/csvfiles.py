@@ -17,12 +17,25 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from syncs import progress
 from syncs.errors import SyncFailure
-from syncs.findings import Finding
+from syncs.findings import Finding, IssueCode
+
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader
 
 _CHUNK = 1 << 20
+
+# Told how many more rows were read. Called once per 1,024 rows, never per row: the row
+# loop is the hottest in a sync (a district's files hold over a million rows).
+Advance = Callable[[int], None]
+
+
+def no_progress(_rows: int) -> None:
+    """The progress callback when no one is counting."""
+
+
 _SEPARATORS = re.compile(r"[\s\-.]+")
 # Characters that look like nothing but break an exact header match.
 _INVISIBLE_CATEGORIES = {"Cf", "Cc"}
@@ -351,7 +364,7 @@ FIELD_LIMIT = 10 * 1024 * 1024
 csv.field_size_limit(FIELD_LIMIT)
 
 
-def _error_text(exc: Exception) -> str:
+def _error_text(exc: csv.Error | UnicodeDecodeError) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return "its bytes are not text in the file's encoding"
     return csv_error_text(exc)
@@ -389,9 +402,18 @@ class Table:
     # The cells of each unreadable row, for files whose rows say what they are (orgs:
     # a school or the district); None when not wanted.
     bad_cells: list[list[str]] | None = None
+    advance: Advance = no_progress  # told the rows read, in batches
 
     def col(self, name: str) -> int | None:
+        """Position of a column in the row, None when the file has no such column."""
         return self.header.index.get(name)
+
+    def required_col(self, name: str) -> int:
+        """Position of a column the spec requires: always there, since `match_headers`
+        fails the run without it."""
+        if name not in self.spec.required:
+            raise ValueError(f"{name} is not a required column of {self.spec.name}")
+        return self.header.index[name]
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Yield (line number, cells) for every readable data row.
@@ -405,6 +427,7 @@ class Table:
         width = self.header.width
         careful = self.has_nul or self.has_bom
         header = self.raw_headers
+        advance = self.advance
         last_bad = 0  # line of the last row, if it could not be read
         with _open_text(self.path, self.encoding) as text:
             reader = csv.reader(text, strict=True)
@@ -415,7 +438,7 @@ class Table:
                 try:
                     cells = next(reader)
                 except StopIteration:
-                    progress.advance(self.rows_read & 1023)
+                    advance(self.rows_read & 1023)
                     if last_bad and not self.ends_with_newline:
                         self._truncated(last_bad)
                     return
@@ -433,7 +456,7 @@ class Table:
                 if len(cells) == width and not careful and cells != header:
                     self.rows_read += 1
                     if not self.rows_read & 1023:
-                        progress.advance(1024)  # counted in batches: this loop is hot
+                        advance(1024)  # counted in batches: this loop is hot
                     last_bad = 0
                     yield start, cells
                     continue
@@ -456,7 +479,7 @@ class Table:
                 else:
                     self.rows_read += 1
                     if not self.rows_read & 1023:
-                        progress.advance(1024)
+                        advance(1024)
                     last_bad = 0
                     yield start, cells
 
@@ -469,7 +492,9 @@ class Table:
             {"file": name, "line": line_no},
         )
 
-    def _skip_bad_line(self, text: io.TextIOWrapper, line_no: int, why: str):
+    def _skip_bad_line(
+        self, text: io.TextIOWrapper, line_no: int, why: str
+    ) -> tuple[CsvReader, int]:
         """Report line `line_no` as unreadable; return a reader for the lines after it."""
         text.seek(0)
         first = ""
@@ -499,7 +524,7 @@ class Table:
             self.on_unreadable(tuple(parts))
         self.on_finding(
             Finding(
-                code="invalid_row",
+                code=IssueCode.INVALID_ROW,
                 kind=self.spec.kind,
                 source_id=row_id,
                 file=self.spec.name,
@@ -522,7 +547,7 @@ class Table:
                 shown = " or ".join(f"`{c}`" for c in columns)
                 self.on_finding(
                     Finding(
-                        code="column_missing",
+                        code=IssueCode.COLUMN_MISSING,
                         kind="file",
                         file=self.spec.name,
                         field=columns[0],
@@ -549,8 +574,12 @@ def open_table(
     on_unreadable: Callable[[tuple[str, ...]], None] = lambda _key: None,
     *,
     keep_bad_cells: bool = False,
+    advance: Advance = no_progress,
 ) -> Table:
-    """Open `path` as `spec`: pick the encoding, match the header, report repairs."""
+    """Open `path` as `spec`: pick the encoding, match the header, report repairs.
+
+    `advance` is told how many rows `Table.rows` has read, in batches.
+    """
     encoding = detect_encoding(path, spec.name)
     if encoding.codec == MIXED:
         on_finding(_encoding_finding(spec.name, encoding))
@@ -582,7 +611,7 @@ def open_table(
     for raw, canon, why in header.repaired:
         on_finding(
             Finding(
-                code="header_repaired",
+                code=IssueCode.HEADER_REPAIRED,
                 kind="file",
                 file=spec.name,
                 field=canon,
@@ -603,6 +632,7 @@ def open_table(
         has_bom=has_bom,
         ends_with_newline=_ends_with_newline(path),
         bad_cells=[] if keep_bad_cells else None,
+        advance=advance,
     )
 
 
@@ -619,7 +649,7 @@ def _encoding_finding(name: str, encoding: Encoding) -> Finding:
             "check the names on those lines."
         )
     return Finding(
-        code="file_encoding",
+        code=IssueCode.FILE_ENCODING,
         kind="file",
         file=name,
         line=lines[0] if lines else None,
@@ -647,15 +677,15 @@ def _scan(path: Path, encoding: Encoding) -> tuple[bool, bool]:
     tail = b""
     with path.open("rb") as f:
         position = 0
-        while chunk := f.read(_CHUNK):
-            has_nul = has_nul or b"\0" in chunk
-            window = tail + chunk
+        while block := f.read(_CHUNK):
+            has_nul = has_nul or b"\0" in block
+            window = tail + block
             found = window.find(bom)
             while found != -1 and position - len(tail) + found == 0:
                 found = window.find(bom, found + 1)  # the leading BOM is the encoding's
             has_bom = has_bom or found != -1
-            position += len(chunk)
-            tail = chunk[-2:]
+            position += len(block)
+            tail = block[-2:]
     return has_nul, has_bom
 
 

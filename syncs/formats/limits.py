@@ -9,7 +9,7 @@ next run does not see a change.
 
 from __future__ import annotations
 
-from syncs.findings import Finding, person_finding
+from syncs.findings import Finding, IssueCode, person_finding
 from syncs.records import (
     MAX_EMAIL,
     MAX_GRADE,
@@ -42,7 +42,7 @@ def fit_to_columns(roster: Roster) -> list[Finding]:
 def _too_long_id(kind: str, source_id: str, where: Where) -> Finding:
     place = f"{where.file} line {where.line}" if where.file else "A record"
     return Finding(
-        code="invalid_row",
+        code=IssueCode.INVALID_ROW,
         kind=kind,
         source_id=source_id,
         file=where.file,
@@ -64,7 +64,7 @@ def _cut_finding(
     school_id: str = "",
 ) -> Finding:
     return Finding(
-        code="value_truncated",
+        code=IssueCode.VALUE_TRUNCATED,
         kind=kind,
         source_id=source_id,
         name=name,
@@ -118,7 +118,7 @@ def _people(roster: Roster) -> list[Finding]:
                 findings.append(
                     person_finding(
                         p,
-                        "value_truncated",
+                        IssueCode.VALUE_TRUNCATED,
                         f"The {field.replace('_', ' ')} of {p.role} {p.source_id} is "
                         f"{len(value):,} characters long; only the first {limit} were kept.",
                         field,

@@ -9,19 +9,18 @@ relative, linked through `agentSourcedIds` on the student, the guardian, or both
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
 from pathlib import Path
 from sys import intern
 
 from syncs.errors import SyncFailure
-from syncs.findings import Finding, person_finding
+from syncs.findings import Finding, IssueCode, person_finding
+from syncs.formats.base import Advance, CsvParser, no_progress
 from syncs.formats.csvfiles import (
     FileSpec,
     Table,
     clean_key,
     csv_error_text,
     find_files,
-    open_table,
 )
 from syncs.records import (
     ROLE_RANK,
@@ -346,13 +345,19 @@ def read_manifest(files: dict[str, Path]) -> dict[str, str]:
     return modes
 
 
-class _Parser:
-    def __init__(self, files: dict[str, Path], version: str, modes: dict[str, str]) -> None:
-        self.files = files
+class _Parser(CsvParser):
+    def __init__(
+        self,
+        files: dict[str, Path],
+        version: str,
+        modes: dict[str, str],
+        advance: Advance = no_progress,
+    ) -> None:
+        super().__init__(
+            Roster(files=sorted(files), delta="delta" in modes.values()), files, advance
+        )
         self.version = version  # "1.1" or "1.2"
         self.modes = modes  # file name -> bulk | delta | absent (from the manifest)
-        self.roster = Roster(files=sorted(files), delta="delta" in modes.values())
-        self.findings: list[Finding] = []
         # 1.2: user -> (role, orgs) from roles.csv
         self.user_roles: dict[str, tuple[str, list[str]]] = {}
 
@@ -363,38 +368,6 @@ class _Parser:
 
     def is_delta(self, spec: FileSpec) -> bool:
         return self.modes.get(spec.name.lower()) == "delta"
-
-    def add(self, finding: Finding) -> None:
-        self.findings.append(finding)
-
-    def table(
-        self,
-        spec: FileSpec,
-        on_unreadable: Callable[[tuple[str, ...]], None] | None = None,
-        *,
-        keep_bad_cells: bool = False,
-    ) -> Table:
-        """Open one file; `on_unreadable` gets the key of each row that cannot be read."""
-        return open_table(
-            spec,
-            self.files[spec.name.lower()],
-            self.add,
-            on_unreadable or (lambda _k: None),
-            keep_bad_cells=keep_bad_cells,
-        )
-
-    def duplicate(self, spec: FileSpec, source_id: str, line: int, first: Where) -> None:
-        self.add(
-            Finding(
-                code="duplicate_id",
-                kind=spec.kind,
-                source_id=source_id,
-                file=spec.name,
-                line=line,
-                message=f"{spec.name} line {line} repeats ID {source_id} "
-                f"(first on line {first.line}).",
-            )
-        )
 
     def note_unsent(self, table: Table) -> None:
         """Fields (and links) the file does not send: the mirror's values stand."""
@@ -415,7 +388,8 @@ class _Parser:
 
     def orgs(self) -> None:
         t = self.table(ORGS, keep_bad_cells=True)
-        sid, name, typ, status = t.col("sourcedId"), t.col("name"), t.col("type"), t.col("status")
+        r = t.required_col
+        sid, name, typ, status = r("sourcedId"), r("name"), r("type"), t.col("status")
         schools = self.roster.schools
         for line, cells in t.rows():
             if status is not None and cells[status].strip().lower() in DELETED:
@@ -445,7 +419,7 @@ class _Parser:
         if "academicsessions.csv" not in self.files:
             return {}
         t = self.table(SESSIONS)
-        sid, title = t.col("sourcedId"), t.col("title")
+        sid, title = t.required_col("sourcedId"), t.required_col("title")
         return {cells[sid].strip(): cells[title].strip() for _l, cells in t.rows()}
 
     def birth_dates(self) -> dict[str, str]:
@@ -455,13 +429,13 @@ class _Parser:
             return {}
         unreadable = self.roster.unreadable_people
         t = self.table(DEMOGRAPHICS, lambda key: unreadable.add(key[0]))
-        sid, born = t.col("sourcedId"), t.col("birthDate")
+        sid, born = t.required_col("sourcedId"), t.required_col("birthDate")
         dobs: dict[str, str] = {}
         first_line: dict[str, int] = {}
         for line, cells in t.rows():
             user_id = cells[sid].strip()
             if not user_id:
-                self._no_id(DEMOGRAPHICS, line)
+                self.no_id(DEMOGRAPHICS, line, "sourcedId")
                 continue
             if user_id in dobs:
                 self.duplicate(
@@ -477,9 +451,12 @@ class _Parser:
         unreadable = self.roster.unreadable_people
         spec = USERS if self.version == "1.1" else USERS_12
         t = self.table(spec, lambda key: unreadable.add(key[0]))
-        c = t.col
-        sid, role_col, orgs_col = c("sourcedId"), c("role"), c("orgSourcedIds")
-        given, family, email = c("givenName"), c("familyName"), c("email")
+        c, r = t.col, t.required_col
+        sid, given, family, email = r("sourcedId"), r("givenName"), r("familyName"), c("email")
+        # 1.1 only: in 1.2 a user's role and orgs come from roles.csv.
+        role_col = orgs_col = 0
+        if self.version == "1.1":
+            role_col, orgs_col = r("role"), r("orgSourcedIds")
         preferred_given, preferred_family = c("preferredGivenName"), c("preferredFamilyName")
         sms, phone, agents, grades = c("sms"), c("phone"), c("agentSourcedIds"), c("grades")
         status, enabled = c("status"), c("enabledUser")
@@ -488,7 +465,7 @@ class _Parser:
         for line, cells in t.rows():
             source_id = intern(cells[sid].strip())
             if not source_id:
-                self._no_id(USERS, line)
+                self.no_id(USERS, line, "sourcedId")
                 continue
             if self.deleted(spec, cells, status):
                 if self.is_delta(spec):
@@ -547,9 +524,9 @@ class _Parser:
         equals, the highest-ranked role (teacher > parent > student)."""
         t = self.table(ROLES, lambda key: self.roster.unreadable_people.add(key[0]))
         user, role_col, org, kind, status = (
-            t.col("userSourcedId"),
-            t.col("role"),
-            t.col("orgSourcedId"),
+            t.required_col("userSourcedId"),
+            t.required_col("role"),
+            t.required_col("orgSourcedId"),
             t.col("roleType"),
             t.col("status"),
         )
@@ -582,7 +559,7 @@ class _Parser:
         shown = f"role `{raw}`" if raw else f"user {source_id}"
         self.add(
             Finding(
-                code="invalid_row",
+                code=IssueCode.INVALID_ROW,
                 source_id=source_id,
                 file=spec.name,
                 line=line,
@@ -604,9 +581,9 @@ class _Parser:
         unreadable = self.roster.unreadable_classes
         t = self.table(CLASSES, lambda key: unreadable.add(key[0]))
         sid, title, school, term_col = (
-            t.col("sourcedId"),
-            t.col("title"),
-            t.col("schoolSourcedId"),
+            t.required_col("sourcedId"),
+            t.required_col("title"),
+            t.required_col("schoolSourcedId"),
             t.col("termSourcedIds"),
         )
         status = t.col("status")
@@ -614,7 +591,7 @@ class _Parser:
         for line, cells in t.rows():
             source_id = intern(cells[sid].strip())
             if not source_id:
-                self._no_id(CLASSES, line)
+                self.no_id(CLASSES, line, "sourcedId")
                 continue
             if self.deleted(CLASSES, cells, status):
                 if self.is_delta(CLASSES):
@@ -638,9 +615,9 @@ class _Parser:
     def enrollments(self) -> None:
         t = self.table(ENROLLMENTS, self.roster.unreadable_enrollments.add)
         cls, user, role_col, primary, status = (
-            t.col("classSourcedId"),
-            t.col("userSourcedId"),
-            t.col("role"),
+            t.required_col("classSourcedId"),
+            t.required_col("userSourcedId"),
+            t.required_col("role"),
             t.col("primary"),
             t.col("status"),
         )
@@ -649,7 +626,7 @@ class _Parser:
             # Interned: the same IDs recur across ~700,000 rows and the other files.
             class_id, person_id = intern(cells[cls].strip()), intern(cells[user].strip())
             if not class_id or not person_id:
-                self._no_id(ENROLLMENTS, line, "classSourcedId and userSourcedId")
+                self.no_id(ENROLLMENTS, line, "classSourcedId and userSourcedId")
                 continue
             if self.deleted(ENROLLMENTS, cells, status):
                 if self.is_delta(ENROLLMENTS):
@@ -680,7 +657,7 @@ class _Parser:
         shown = f"role `{raw}` is not an enrollment role" if raw else "the role is empty"
         self.add(
             Finding(
-                code="invalid_row",
+                code=IssueCode.INVALID_ROW,
                 kind="enrollment",
                 source_id=enrollment_source_id(class_id, person_id),
                 file=ENROLLMENTS.name,
@@ -692,24 +669,13 @@ class _Parser:
             )
         )
 
-    def _no_id(self, spec: FileSpec, line: int, column: str = "sourcedId") -> None:
-        self.add(
-            Finding(
-                code="invalid_row",
-                kind=spec.kind,
-                file=spec.name,
-                line=line,
-                message=f"{spec.name} line {line} has no {column}.",
-            )
-        )
-
     def _unknown(
         self, spec: FileSpec, owner: PersonRecord, column: str, ref: str, what: str
     ) -> None:
         self.add(
             person_finding(
                 owner,
-                "unknown_reference",
+                IssueCode.UNKNOWN_REFERENCE,
                 f"{spec.name} line {owner.where.line}: {column} names {what} {ref}, who is "
                 "not in users.csv.",
                 column,
@@ -718,12 +684,15 @@ class _Parser:
         )
 
 
-def parse(folder: Path, version: str = "1.1") -> tuple[Roster, list[Finding]]:
+def parse(
+    folder: Path, version: str = "1.1", advance: Advance = no_progress
+) -> tuple[Roster, list[Finding]]:
     """Parse a OneRoster CSV folder (1.1, or 1.2 with roles.csv).
 
     Fails the run on missing files or bad headers. Bulk files are the full snapshot. In
     delta mode (the manifest marks files `delta`) a file holds only changed records and
-    `tobedeleted` rows; files marked `absent` change nothing.
+    `tobedeleted` rows; files marked `absent` change nothing. `advance` is told how many
+    rows were read, in batches.
     """
     files = find_files(folder)
     modes = read_manifest(files)
@@ -753,7 +722,7 @@ def parse(folder: Path, version: str = "1.1") -> tuple[Roster, list[Finding]]:
             "every required file.",
             {"missing_files": absent},
         )
-    p = _Parser(files, version, modes)
+    p = _Parser(files, version, modes, advance)
     if "orgs.csv" in files:
         p.orgs()
     terms = p.sessions()

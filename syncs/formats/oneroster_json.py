@@ -19,7 +19,8 @@ from sys import intern
 from typing import Any
 
 from syncs.errors import SyncFailure
-from syncs.findings import Finding, person_finding
+from syncs.findings import Finding, IssueCode, person_finding
+from syncs.formats.base import Advance, Collection, RosterParser, no_progress
 from syncs.formats.oneroster_csv import (
     DELETED,
     ENROLLMENT_ROLES,
@@ -37,6 +38,11 @@ from syncs.records import (
 )
 
 REQUIRED = ("orgs", "users", "classes", "enrollments")
+# The collections whose records an issue can name, and the kind of their records.
+ORGS = Collection("orgs", "school")
+USERS = Collection("users", "person")
+CLASSES = Collection("classes", "class")
+ENROLLMENTS = Collection("enrollments", "enrollment")
 OPTIONAL = ("demographics", "academicSessions")
 # Which Roster.empty_files kind each required collection stands for.
 EMPTY_KIND = {
@@ -96,11 +102,13 @@ def _pages(folder: Path, name: str) -> list[Path]:
     return sorted(folder.glob(f"{name}.*.json"))
 
 
-class _Parser:
+class _Parser(RosterParser):
+    unit = "record"
+    first_in_same_file = "as record"
+
     def __init__(self, folder: Path) -> None:
+        super().__init__(Roster())
         self.folder = folder
-        self.roster = Roster()
-        self.findings: list[Finding] = []
 
     def records(self, name: str) -> Iterator[tuple[int, Any]]:
         """(position, record) of every record of a collection, page by page."""
@@ -132,35 +140,11 @@ class _Parser:
 
     # -- findings ----------------------------------------------------------------
 
-    def _no_id(self, name: str, kind: str, line: int, what: str = "sourcedId") -> None:
-        self.findings.append(
-            Finding(
-                code="invalid_row",
-                kind=kind,
-                file=name,
-                line=line,
-                message=f"{name} record {line} has no {what}.",
-            )
-        )
-
-    def _duplicate(self, name: str, kind: str, source_id: str, line: int, first: Where) -> None:
-        self.findings.append(
-            Finding(
-                code="duplicate_id",
-                kind=kind,
-                source_id=source_id,
-                file=name,
-                line=line,
-                message=f"{name} record {line} repeats ID {source_id} "
-                f"(first as record {first.line}).",
-            )
-        )
-
     def _bad_role(self, source_id: str, line: int, raw: str) -> None:
         self.roster.unreadable_people.add(source_id)
-        self.findings.append(
+        self.add(
             Finding(
-                code="invalid_row",
+                code=IssueCode.INVALID_ROW,
                 source_id=source_id,
                 file="users",
                 line=line,
@@ -171,10 +155,10 @@ class _Parser:
         )
 
     def _unknown(self, owner: PersonRecord, ref: str) -> None:
-        self.findings.append(
+        self.add(
             person_finding(
                 owner,
-                "unknown_reference",
+                IssueCode.UNKNOWN_REFERENCE,
                 f"users record {owner.where.line}: agents names user {ref}, who is not in users.",
                 "agents",
                 ref,
@@ -186,7 +170,7 @@ class _Parser:
     def orgs(self) -> None:
         for line, org in self.records("orgs"):
             if not isinstance(org, dict):
-                self._no_id("orgs", "school", line)
+                self.no_id(ORGS, line, "sourcedId")
                 continue
             if self.deleted(org) or _text(org.get("type")).lower() != "school":
                 continue
@@ -218,11 +202,11 @@ class _Parser:
         agent_ids: dict[str, list[str]] = {}
         for line, user in self.records("users"):
             if not isinstance(user, dict):
-                self._no_id("users", "person", line)
+                self.no_id(USERS, line, "sourcedId")
                 continue
             source_id = intern(_text(user.get("sourcedId")))
             if not source_id:
-                self._no_id("users", "person", line)
+                self.no_id(USERS, line, "sourcedId")
                 continue
             if self.deleted(user):
                 continue
@@ -235,7 +219,7 @@ class _Parser:
                     self._bad_role(source_id, line, raw_role)
                 continue
             if source_id in people:
-                self._duplicate("users", "person", source_id, line, people[source_id].where)
+                self.duplicate(USERS, source_id, line, people[source_id].where)
                 continue
             orgs = _refs(user.get("orgs") if "orgs" in user else user.get("orgSourcedIds"))
             phones = tuple(
@@ -267,16 +251,16 @@ class _Parser:
         classes = self.roster.classes
         for line, klass in self.records("classes"):
             if not isinstance(klass, dict):
-                self._no_id("classes", "class", line)
+                self.no_id(CLASSES, line, "sourcedId")
                 continue
             source_id = intern(_text(klass.get("sourcedId")))
             if not source_id:
-                self._no_id("classes", "class", line)
+                self.no_id(CLASSES, line, "sourcedId")
                 continue
             if self.deleted(klass):
                 continue
             if source_id in classes:
-                self._duplicate("classes", "class", source_id, line, classes[source_id].where)
+                self.duplicate(CLASSES, source_id, line, classes[source_id].where)
                 continue
             term_ids = _refs(
                 klass.get("terms") if "terms" in klass else klass.get("termSourcedIds")
@@ -294,12 +278,12 @@ class _Parser:
         enrollments = self.roster.enrollments
         for line, e in self.records("enrollments"):
             if not isinstance(e, dict):
-                self._no_id("enrollments", "enrollment", line, "class and user")
+                self.no_id(ENROLLMENTS, line, "class and user")
                 continue
             class_id = intern(_ref(e.get("class") if "class" in e else e.get("classSourcedId")))
             person_id = intern(_ref(e.get("user") if "user" in e else e.get("userSourcedId")))
             if not class_id or not person_id:
-                self._no_id("enrollments", "enrollment", line, "class and user")
+                self.no_id(ENROLLMENTS, line, "class and user")
                 continue
             if self.deleted(e):
                 continue
@@ -316,8 +300,12 @@ class _Parser:
                 )
 
 
-def parse(folder: Path) -> tuple[Roster, list[Finding]]:
-    """Parse the pages the OneRoster API source saved in `folder`."""
+def parse(folder: Path, advance: Advance = no_progress) -> tuple[Roster, list[Finding]]:
+    """Parse the pages the OneRoster API source saved in `folder`.
+
+    `advance` is taken as by every parser and not called: the parse stage counts CSV
+    rows (its total is the CSV files' lines, 0 for pages).
+    """
     present = {name for name in REQUIRED + OPTIONAL if _pages(folder, name)}
     missing = [name for name in REQUIRED if name not in present]
     if missing:

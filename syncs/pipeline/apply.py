@@ -25,11 +25,12 @@ from django.db import transaction
 from accounts.models import ContactDevice, User
 from rostering.models import Class, Enrollment, Guardianship, Person, School
 from syncs import progress
+from syncs.models import SyncConfig, SyncRun
 from syncs.pipeline.bulk import BulkWriter
-from syncs.pipeline.mirror import Mirror
 from syncs.pipeline.plan import Plan
+from syncs.pipeline.snapshot import Mirror
 from syncs.pipeline.sqlsets import filter_in
-from syncs.records import Roster, enrollment_source_id, guardianship_source_id
+from syncs.records import PersonRecord, Roster, enrollment_source_id, guardianship_source_id
 
 PERSON_FIELDS = [
     "role",
@@ -48,6 +49,9 @@ ENROLLMENT_FIELDS = ["role", "primary", "archived_at", "last_seen_run", "updated
 LINK_FIELDS = ["archived_at", "last_seen_run", "updated_at"]
 
 
+# The models whose rows a sync archives.
+Archivable = type[Person] | type[Class] | type[Enrollment] | type[Guardianship]
+
 APPLY_STEPS = 7  # schools, people, classes, links, archive, devices, stamps
 
 
@@ -56,8 +60,8 @@ def apply_plan(
     plan: Plan,
     roster: Roster,
     mirror: Mirror,
-    config,
-    run,
+    config: SyncConfig,
+    run: SyncRun,
     archive: bool,
     now: datetime,
     previous_run_id: int | None = None,
@@ -102,7 +106,15 @@ def apply_plan(
 
 
 class _Writer:
-    def __init__(self, plan: Plan, roster: Roster, mirror: Mirror, config, run, now) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        roster: Roster,
+        mirror: Mirror,
+        config: SyncConfig,
+        run: SyncRun,
+        now: datetime,
+    ) -> None:
         self.plan, self.roster, self.mirror = plan, roster, mirror
         self.config, self.run, self.now = config, run, now
         self.org_id = config.organization_id
@@ -268,7 +280,9 @@ class _Writer:
         )
         self._school_links(created, updated)
 
-    def _school_links(self, created, updated) -> None:
+    def _school_links(
+        self, created: list[PersonRecord], updated: list[tuple[int, PersonRecord]]
+    ) -> None:
         through = Person.schools.through
         changed = [
             (pk, rec)
@@ -407,7 +421,7 @@ class _Writer:
 
     # -- archives, devices, bookkeeping ---------------------------------------------
 
-    def _archive_sets(self):
+    def _archive_sets(self) -> tuple[tuple[str, Archivable, list[int]], ...]:
         plan = self.plan
         return (
             ("people", Person, plan.people.archive),

@@ -15,11 +15,21 @@ Callers pass values ready for the database (str, int, bool, date, aware datetime
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import count
+from typing import Any
 
 from django.db import connections
+from django.db.backends.utils import CursorWrapper
 from django.db.models import DateField, DateTimeField, Model
+
+Converter = Callable[[Any], Any]
+
+
+def _executemany(cur: CursorWrapper, sql: str, rows: Iterable[tuple]) -> None:
+    # The stubs ask for a Sequence; the drivers read any iterable once, and a generator
+    # keeps a district's rows from being copied into one more list.
+    cur.executemany(sql, rows)  # type: ignore[arg-type]
 
 
 class BulkWriter:
@@ -30,12 +40,14 @@ class BulkWriter:
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _fields(self, model: type[Model], names: Sequence[str]):
+    def _fields(self, model: type[Model], names: Sequence[str]) -> list[Any]:
+        # Concrete fields, each with a column (callers name them): the stubs' union of
+        # every kind of field, relations included, would not narrow to that.
         return [model._meta.get_field(name) for name in names]
 
-    def _sqlite_converters(self, fields):
+    def _sqlite_converters(self, fields: Sequence[object]) -> list[Converter | None]:
         ops = self.connection.ops
-        out = []
+        out: list[Converter | None] = []
         for f in fields:
             if isinstance(f, DateTimeField):
                 out.append(ops.adapt_datetimefield_value)
@@ -45,18 +57,18 @@ class BulkWriter:
                 out.append(None)
         return out
 
-    def _sqlite_rows(self, fields, rows: Iterable[tuple]) -> Iterable[tuple]:
+    def _sqlite_rows(self, fields: Sequence[object], rows: Iterable[tuple]) -> Iterable[tuple]:
         converters = self._sqlite_converters(fields)
         if not any(converters):
             return rows
         positions = [(i, c) for i, c in enumerate(converters) if c]
 
         def convert(row: tuple) -> tuple:
-            row = list(row)
+            cells = list(row)
             for i, c in positions:
-                if row[i] is not None:
-                    row[i] = c(row[i])
-            return tuple(row)
+                if cells[i] is not None:
+                    cells[i] = c(cells[i])
+            return tuple(cells)
 
         return map(convert, rows)
 
@@ -102,7 +114,8 @@ class BulkWriter:
                         copy.write_row((pk, *row))
             else:
                 marks = ", ".join(["%s"] * (len(fields) + 1))
-                cur.executemany(
+                _executemany(
+                    cur,
                     f"INSERT INTO {table} ({columns}) VALUES ({marks})",
                     self._sqlite_rows(
                         [None, *fields], ((pk, *row) for pk, row in zip(ids, rows, strict=True))
@@ -138,7 +151,8 @@ class BulkWriter:
                 cur.execute(f"DROP TABLE {temp}")
             else:
                 assignments = ", ".join(f"{self._quote(f.column)} = %s" for f in fields)
-                cur.executemany(
+                _executemany(
+                    cur,
                     f"UPDATE {table} SET {assignments} WHERE id = %s",
                     self._sqlite_rows(fields + [None], ((*row[1:], row[0]) for row in rows)),
                 )
@@ -169,7 +183,8 @@ class BulkWriter:
                 cur.execute(f"DROP TABLE {temp}")
             else:
                 marks = ", ".join(["%s"] * len(fields))
-                cur.executemany(
+                _executemany(
+                    cur,
                     f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})",
                     self._sqlite_rows(fields, rows),
                 )

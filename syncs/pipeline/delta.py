@@ -9,9 +9,9 @@ apply as for a bulk file; records the delta does not mention stay as they are.
 
 from __future__ import annotations
 
-from syncs.findings import Finding, person_finding
+from syncs.findings import Finding, IssueCode, person_finding
 from syncs.formats.oneroster_csv import link_agents
-from syncs.pipeline.mirror import Mirror
+from syncs.pipeline.snapshot import Mirror
 from syncs.records import ClassRecord, EnrollmentRecord, PersonRecord, Roster, SchoolRecord
 
 
@@ -24,7 +24,8 @@ def roster_from_mirror(mirror: Mirror) -> Roster:
         if not row.archived:
             # The phone in use may have come from a fallback column the mirror does not
             # keep (sms unusable, phone fine): the device held is offered as a fallback.
-            held = sorted(v for k, v in mirror.devices.get(row.account_id, {}) if k == "phone")
+            devices = mirror.devices.get(row.account_id, {}) if row.account_id is not None else {}
+            held = sorted(v for k, v in devices if k == "phone")
             roster.people[sid] = PersonRecord(
                 source_id=sid,
                 role=row.role,
@@ -38,13 +39,13 @@ def roster_from_mirror(mirror: Mirror) -> Roster:
                 school_ids=row.schools,
             )
 
-    for sid, row in mirror.classes.items():
-        if not row.archived:
-            roster.classes[sid] = ClassRecord(sid, row.school, row.name, row.term)
-    for key, row in mirror.enrollments.items():
-        if not row.archived:
-            roster.enrollments[key] = EnrollmentRecord(key[0], key[1], row.role, row.primary)
-    roster.guardianships = {key for key, row in mirror.guardianships.items() if not row.archived}
+    for sid, class_row in mirror.classes.items():
+        if not class_row.archived:
+            roster.classes[sid] = ClassRecord(sid, class_row.school, class_row.name, class_row.term)
+    for key, link in mirror.enrollments.items():
+        if not link.archived:
+            roster.enrollments[key] = EnrollmentRecord(key[0], key[1], link.role, link.primary)
+    roster.guardianships = {key for key, link in mirror.guardianships.items() if not link.archived}
     return roster
 
 
@@ -73,18 +74,18 @@ def merge_delta(base: Roster, delta: Roster) -> tuple[Roster, list[Finding]]:
     people = {sid: p for sid, p in base.people.items() if sid not in gone_people}
     findings: list[Finding] = []
     for sid, rec in delta.people.items():
-        merged = _fill_from_base(rec, base.people.get(sid))
-        if merged is None:  # a new user with no role anywhere
+        person = _fill_from_base(rec, base.people.get(sid))
+        if person is None:  # a new user with no role anywhere
             findings.append(
                 person_finding(
                     rec,
-                    "invalid_row",
+                    IssueCode.INVALID_ROW,
                     f"{rec.where.file} line {rec.where.line}: user {sid} has no role in roles.csv.",
                     "role",
                 )
             )
             continue
-        people[sid] = merged
+        people[sid] = person
     classes = {sid: c for sid, c in base.classes.items() if sid not in gone_classes}
     classes.update(delta.classes)
     enrollments = {
@@ -118,7 +119,7 @@ def merge_delta(base: Roster, delta: Roster) -> tuple[Roster, list[Finding]]:
         findings.append(
             person_finding(
                 owner,
-                "unknown_reference",
+                IssueCode.UNKNOWN_REFERENCE,
                 f"{owner.where.file} line {owner.where.line}: "
                 f"agentSourcedIds names user {ref}, who is neither in the files nor synced.",
                 "agentSourcedIds",

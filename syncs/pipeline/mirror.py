@@ -1,85 +1,28 @@
 """What the database holds for one config, read in a fixed number of set-based queries.
 
-The planner compares canonical records with this snapshot, so it never queries per row.
+The planner compares canonical records with this snapshot (`snapshot.Mirror`), so it
+never queries per row.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import connection
+from django.db.models import Model
 
 from accounts.models import ContactDevice
 from rostering.models import Class, Enrollment, Guardianship, Person, School
+from syncs.models import SyncConfig
+
+# The snapshot's types are plain data in their own module (the planner must not import
+# the ORM); named here too, where callers have always found them.
+from syncs.pipeline.snapshot import ClassRow, Device, LinkRow, Mirror, PersonRow
 from syncs.pipeline.sqlsets import filter_in
-from syncs.rules.devices import Device
 
-
-@dataclass(slots=True)
-class PersonRow:
-    pk: int
-    role: str
-    given_name: str
-    family_name: str
-    dob: date | None
-    grade: str
-    email: str
-    phone: str
-    archived: bool
-    account_id: int | None
-    schools: tuple[str, ...] = ()  # SIS IDs, sorted
-
-    def fields(self) -> tuple:
-        return (
-            self.role,
-            self.given_name,
-            self.family_name,
-            self.dob,
-            self.grade,
-            self.email,
-            self.phone,
-            self.schools,
-        )
-
-
-@dataclass(slots=True)
-class ClassRow:
-    pk: int
-    school: str  # SIS ID
-    name: str
-    term: str
-    archived: bool
-
-    def fields(self) -> tuple:
-        return (self.school, self.name, self.term)
-
-
-@dataclass(slots=True)
-class LinkRow:
-    """An enrollment or guardianship: both ends as source IDs."""
-
-    pk: int
-    left: str  # class (enrollment) or parent (guardianship)
-    right: str  # person (enrollment) or student (guardianship)
-    role: str
-    primary: bool
-    archived: bool
-
-
-@dataclass
-class Mirror:
-    schools: dict[str, tuple[int, str]] = field(default_factory=dict)  # sis_id -> (pk, name)
-    people: dict[str, PersonRow] = field(default_factory=dict)
-    classes: dict[str, ClassRow] = field(default_factory=dict)
-    # Links are keyed by their two ends' source IDs: (class, person), (parent, student).
-    enrollments: dict[tuple[str, str], LinkRow] = field(default_factory=dict)
-    guardianships: dict[tuple[str, str], LinkRow] = field(default_factory=dict)
-    # managed account -> {device: ContactDevice pk}
-    devices: dict[int, dict[Device, int]] = field(default_factory=dict)
-    held_outside: set[Device] = field(default_factory=set)
+__all__ = ["ClassRow", "LinkRow", "Mirror", "PersonRow", "load_held_outside", "load_mirror"]
 
 
 def _rows(sql: str, params: list) -> Iterator[tuple]:
@@ -91,16 +34,16 @@ def _rows(sql: str, params: list) -> Iterator[tuple]:
             yield from batch
 
 
-def _table(model) -> str:
+def _table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _date(value) -> date | None:
+def _date(value: date | str | None) -> date | None:
     # SQLite hands raw SQL dates back as text; PostgreSQL as dates.
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def load_mirror(*, config) -> Mirror:
+def load_mirror(*, config: SyncConfig) -> Mirror:
     """Everything the config manages, in a handful of queries."""
     m = Mirror()
     for pk, sis_id, name in School.objects.filter(

@@ -7,10 +7,12 @@ kind, and who should hold each device afterwards. Nothing here touches the datab
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from syncs.pipeline.mirror import Mirror
+from syncs.pipeline.snapshot import LinkRow, Mirror
 from syncs.records import (
     COUNT_KINDS,
     PERSON_KIND_BY_ROLE,
@@ -58,7 +60,7 @@ class Plan:
 
     def counts(self, mirror: Mirror) -> dict[str, dict[str, int]]:
         """Created/updated/unarchived/archived/unchanged/quarantined per threshold kind."""
-        out = {k: Counter() for k in COUNT_KINDS}
+        out: dict[str, Counter[str]] = {k: Counter() for k in COUNT_KINDS}
         role_of = {row.pk: row.role for row in mirror.people.values()}
         for rec in self.people.create:
             out[rec.kind]["created"] += 1
@@ -179,23 +181,23 @@ def make_plan(
             archived_people.add(sid)
 
     # Classes.
-    for sid, rec in roster.classes.items():
-        row = mirror.classes.get(sid)
+    for sid, klass in roster.classes.items():
+        class_row = mirror.classes.get(sid)
         if sid in held_classes:
-            plan.classes.held += row is not None
+            plan.classes.held += class_row is not None
             continue
-        if row is None:
-            plan.classes.create.append(rec)
-        elif row.archived or row.fields() != _class_fields(rec):
-            plan.classes.update.append((row.pk, rec))
-            if row.archived:
-                plan.classes.unarchive.add(row.pk)
+        if class_row is None:
+            plan.classes.create.append(klass)
+        elif class_row.archived or class_row.fields() != _class_fields(klass):
+            plan.classes.update.append((class_row.pk, klass))
+            if class_row.archived:
+                plan.classes.unarchive.add(class_row.pk)
         else:
             plan.classes.unchanged += 1
     present_classes = roster.classes.keys() | unreadable_classes
-    for sid, row in mirror.classes.items():
-        if not row.archived and sid not in present_classes:
-            plan.classes.archive.append(row.pk)
+    for sid, class_row in mirror.classes.items():
+        if not class_row.archived and sid not in present_classes:
+            plan.classes.archive.append(class_row.pk)
 
     # Links are keyed by their ends' source IDs. Held while either end is held, so a
     # quarantined class keeps its members; an unreadable enrollment row keeps its record.
@@ -221,19 +223,19 @@ def make_plan(
     plan.device_owner = dict(winners)
     account_people = {row.account_id: sid for sid, row in mirror.people.items() if row.account_id}
     for account_id, devices in mirror.devices.items():
-        sid = account_people.get(account_id)
-        if sid is None:
+        holder = account_people.get(account_id)
+        if holder is None:
             continue
         for device in devices:
             if device in winners:
                 continue
-            if sid in held_people and sid in present_people:
-                plan.device_owner[device] = sid
-            elif sid in archived_people:
-                plan.device_owner_if_blocked[device] = sid
+            if holder in held_people and holder in present_people:
+                plan.device_owner[device] = holder
+            elif holder in archived_people:
+                plan.device_owner_if_blocked[device] = holder
 
     # Threshold inputs (T2): per kind, the active records this config manages.
-    active = Counter()
+    active: Counter[str] = Counter()
     for row in mirror.people.values():
         if not row.archived:
             active[PERSON_KIND_BY_ROLE[row.role]] += 1
@@ -252,7 +254,17 @@ def make_plan(
     return plan
 
 
-def _plan_links(kplan: KindPlan, present: dict, rows: dict, *, is_held, differs) -> None:
+LinkKey = tuple[str, str]  # a link's two ends: (class, person) or (parent, student)
+
+
+def _plan_links(
+    kplan: KindPlan,
+    present: Mapping[LinkKey, Any],
+    rows: Mapping[LinkKey, LinkRow],
+    *,
+    is_held: Callable[[LinkKey], bool],
+    differs: Callable[[LinkRow, Any], bool],
+) -> None:
     for key, rec in present.items():
         row = rows.get(key)
         if is_held(key):

@@ -8,9 +8,16 @@ from rostering.models import School
 from syncs.findings import Finding
 from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncRun
 from syncs.pipeline.bulk import BulkWriter
-from syncs.pipeline.mirror import Mirror
 from syncs.pipeline.plan import Plan
-from syncs.records import MAX_ID, PERSON_KIND_BY_ROLE, Roster, link_key
+from syncs.pipeline.snapshot import Mirror
+from syncs.records import (
+    MAX_ID,
+    PERSON_KIND_BY_ROLE,
+    ClassRecord,
+    PersonRecord,
+    Roster,
+    link_key,
+)
 from syncs.storable import storable_text as _cut
 
 
@@ -32,9 +39,9 @@ def active_by_school(mirror: Mirror) -> dict[str, int]:
     for row in mirror.people.values():
         if not row.archived:
             out[row.schools[0] if row.schools else ""] += 1
-    for row in mirror.classes.values():
-        if not row.archived:
-            out[row.school] += 1
+    for class_row in mirror.classes.values():
+        if not class_row.archived:
+            out[class_row.school] += 1
     return dict(out)
 
 
@@ -84,10 +91,9 @@ def school_summaries(
     ]
 
 
-def _school_of(rec) -> str:
-    school_ids = getattr(rec, "school_ids", None)
-    if school_ids is not None:
-        return school_ids[0] if school_ids else ""
+def _school_of(rec: PersonRecord | ClassRecord) -> str:
+    if isinstance(rec, PersonRecord):
+        return rec.school_ids[0] if rec.school_ids else ""
     return rec.school_id
 
 
@@ -147,8 +153,10 @@ def store_planned_archives(run: SyncRun, plan: Plan, mirror: Mirror) -> None:
         rows.append((run.pk, PERSON_KIND_BY_ROLE[row.role], pk, _cut(sid, 255), name, school))
     classes = {row.pk: (sid, row) for sid, row in mirror.classes.items()}
     for pk in plan.classes.archive:
-        sid, row = classes[pk]
-        rows.append((run.pk, "classes", pk, _cut(sid, 255), _cut(row.name, 512), row.school))
+        sid, class_row = classes[pk]
+        rows.append(
+            (run.pk, "classes", pk, _cut(sid, 255), _cut(class_row.name, 512), class_row.school)
+        )
     for kind, links, archive in (
         ("enrollments", mirror.enrollments, plan.enrollments.archive),
         ("guardianships", mirror.guardianships, plan.guardianships.archive),

@@ -19,13 +19,14 @@ def filter_in(qs: QuerySet, field: str, values: Collection, *, negate: bool = Fa
     column = qs.model._meta.get_field(field).column
     table = qs.model._meta.db_table
     vendor = connections[qs.db].vendor
-    values = list(values)
+    listed = list(values)
+    params: list[object]
     if vendor == "postgresql":
         clause = f'"{table}"."{column}" = ANY(%s)'
-        params = [values]
+        params = [listed]
     else:
         clause = f'"{table}"."{column}" IN (SELECT value FROM json_each(%s))'
-        params = [json.dumps(values)]
+        params = [json.dumps(listed)]
     if negate:
         clause = f"NOT ({clause})"
     return qs.extra(where=[clause], params=params)

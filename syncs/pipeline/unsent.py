@@ -8,11 +8,11 @@ could not send at all (`Roster.unsent_kinds`) are held by the plan.
 
 from __future__ import annotations
 
-from syncs.pipeline.mirror import Mirror, PersonRow
+from syncs.pipeline.snapshot import Mirror, PersonRow
 from syncs.records import Roster
 
 
-def _person_value(row: PersonRow, field: str, mirror: Mirror):
+def _person_value(row: PersonRow, field: str, mirror: Mirror) -> object:
     if field == "dob":
         return row.dob.isoformat() if row.dob else ""
     return getattr(row, field)
@@ -41,9 +41,9 @@ def fill_unsent(roster: Roster, mirror: Mirror) -> None:
             p.other_phones = tuple(dict.fromkeys((*p.other_phones, *held)))
     for c in roster.classes.values():
         fields = unsent.get((c.where.file, "*"), frozenset())
-        row = mirror.classes.get(c.source_id) if fields else None
-        if row is not None and "term" in fields and not c.term:
-            c.term = row.term
+        class_row = mirror.classes.get(c.source_id) if fields else None
+        if class_row is not None and "term" in fields and not c.term:
+            c.term = class_row.term
     for key, e in roster.enrollments.items():
         if "primary" in unsent.get((e.file, "*"), frozenset()):
             link = mirror.enrollments.get(key)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from syncs.findings import Finding, person_finding
+from syncs.findings import Finding, IssueCode, person_finding
 from syncs.records import ROLE_RANK, PersonRecord
 
 Device = tuple[str, str]  # (kind, normalized value)
@@ -74,10 +74,10 @@ def assign_devices(
         kept = [d for d in claims[pid] if winners.get(d) == pid]
         if pid not in quarantined:
             if p.role in ("teacher", "administrator") and not any(k == "email" for k, _ in kept):
-                return True, [_loss(p, "teacher_email", lost, "email")]
+                return True, [_loss(p, IssueCode.TEACHER_EMAIL, lost, "email")]
             if p.role == "parent" and not kept:
-                return True, [_loss(p, "parent_contact", lost)]
-        return False, [_loss(p, "device_in_use", [loss]) for loss in lost]
+                return True, [_loss(p, IssueCode.PARENT_CONTACT, lost)]
+        return False, [_loss(p, IssueCode.DEVICE_IN_USE, [loss]) for loss in lost]
 
     outcomes = {pid: outcome(pid) for pid in claims}
     excluded: set[str] = set()
@@ -115,14 +115,16 @@ def assign_devices(
     return out
 
 
-def _loss(p: PersonRecord, code: str, losses: list[tuple[Device, str]], only: str = "") -> Finding:
+def _loss(
+    p: PersonRecord, code: IssueCode, losses: list[tuple[Device, str]], only: str = ""
+) -> Finding:
     shown = [(d, h) for d, h in losses if not only or d[0] == only] or losses
     held = "; ".join(f"{kind} {value} is held by {holder}" for (kind, value), holder in shown)
     (kind, value), _h = shown[0]
     label = f"{p.role.capitalize()} {p.name or p.source_id}"
-    if code == "device_in_use":
+    if code == IssueCode.DEVICE_IN_USE:
         message = f"{label}: {held}, so it was not added to their account."
-    elif code == "teacher_email":
+    elif code == IssueCode.TEACHER_EMAIL:
         message = f"{label} has no email address of their own: {held}."
     else:
         message = f"{label} has no contact device of their own: {held}."

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterable
 
 from syncs.errors import SyncFailure
-from syncs.findings import Finding
+from syncs.findings import Finding, IssueCode
 from syncs.records import Roster
 
 
@@ -80,7 +80,7 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
         elif c.school_id not in roster.schools and not wanted:
             findings.append(
                 Finding(
-                    code="unknown_reference",
+                    code=IssueCode.UNKNOWN_REFERENCE,
                     kind="class",
                     source_id=cid,
                     name=c.name,
@@ -102,11 +102,15 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
     for pid, p in roster.people.items():
         schools_of[pid] = [s for s in dict.fromkeys(p.school_ids) if s in reachable]
     for class_id, person_id in roster.enrollments:
-        c = classes.get(class_id) or (
+        klass = classes.get(class_id) or (
             roster.classes.get(class_id) if class_id in unreadable_classes else None
         )
-        if c is not None and person_id in schools_of and c.school_id not in schools_of[person_id]:
-            schools_of[person_id].append(c.school_id)
+        if (
+            klass is not None
+            and person_id in schools_of
+            and klass.school_id not in schools_of[person_id]
+        ):
+            schools_of[person_id].append(klass.school_id)
     for parent_id, student_id in roster.guardianships:
         for s in schools_of.get(student_id, ()):
             if s not in schools_of[parent_id]:
@@ -135,7 +139,7 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
             what = f"class {class_id}" if not known_class else f"user {person_id}"
             findings.append(
                 Finding(
-                    code="unknown_reference",
+                    code=IssueCode.UNKNOWN_REFERENCE,
                     kind="enrollment",
                     source_id=e.source_id,
                     field="classSourcedId" if not known_class else "userSourcedId",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from accounts.devices import normalize_email, normalize_phone
-from syncs.findings import Finding, person_finding
+from syncs.findings import Finding, IssueCode, person_finding
 from syncs.records import ClassRecord, PersonRecord, Roster
 
 OLDEST_BIRTH_YEAR = 1900
@@ -52,7 +52,7 @@ def parse_dob(raw: str, today: date) -> date | None:
 
 
 class Normalized:
-    """Normalized devices by raw value: a memo (see accounts.devices.normalize_many)
+    """Normalized devices by raw value: a memo (see syncs.pipeline.normalize.normalize_many)
     with the libraries as the fallback, so rules stay pure functions."""
 
     def __init__(
@@ -109,13 +109,13 @@ def validate_person(p: PersonRecord, today: date, out: Validated, norm: Normaliz
                 if not p.email
                 else f"has an invalid email address ({p.email})"
             )
-            add(person_finding(p, "teacher_email", f"{label} {why}.", "email", p.email))
+            add(person_finding(p, IssueCode.TEACHER_EMAIL, f"{label} {why}.", "email", p.email))
             out.person_errors.add(p.source_id)
     elif p.email and not email:
         add(
             person_finding(
                 p,
-                "invalid_email",
+                IssueCode.INVALID_EMAIL,
                 f"{label}: email address {p.email} is not valid and was ignored.",
                 "email",
                 p.email,
@@ -126,7 +126,7 @@ def validate_person(p: PersonRecord, today: date, out: Validated, norm: Normaliz
         add(
             person_finding(
                 p,
-                "unsupported_phone",
+                IssueCode.UNSUPPORTED_PHONE,
                 f"{label}: phone {raw} is not a valid US, US territory or Canadian number and was dropped.",
                 "phone",
                 raw,
@@ -135,7 +135,11 @@ def validate_person(p: PersonRecord, today: date, out: Validated, norm: Normaliz
 
     if p.role == "parent":
         if not p.given_name and not p.family_name:
-            add(person_finding(p, "parent_name", f"Parent {p.source_id} has no name.", "name"))
+            add(
+                person_finding(
+                    p, IssueCode.PARENT_NAME, f"Parent {p.source_id} has no name.", "name"
+                )
+            )
             out.person_errors.add(p.source_id)
         if not claims:
             given = [v for v in (p.email, p.phone, *p.other_phones) if v]
@@ -147,7 +151,7 @@ def validate_person(p: PersonRecord, today: date, out: Validated, norm: Normaliz
             add(
                 person_finding(
                     p,
-                    "parent_contact",
+                    IssueCode.PARENT_CONTACT,
                     f"{label} {why}.",
                     "email" if p.email else "phone",
                     ", ".join(given),
@@ -159,7 +163,7 @@ def validate_person(p: PersonRecord, today: date, out: Validated, norm: Normaliz
         born = parse_dob(p.dob, today) if p.dob else None
         if born is None:
             why = "has no date of birth" if not p.dob else f"has an invalid date of birth ({p.dob})"
-            add(person_finding(p, "student_dob", f"{label} {why}.", "dob", p.dob))
+            add(person_finding(p, IssueCode.STUDENT_DOB, f"{label} {why}.", "dob", p.dob))
             out.person_errors.add(p.source_id)
         else:
             out.dob[p.source_id] = born
@@ -169,7 +173,7 @@ def validate_person(p: PersonRecord, today: date, out: Validated, norm: Normaliz
 
 
 def validate_class(c: ClassRecord, roster: Roster, out: Validated) -> None:
-    def finding(code: str, message: str, fld: str = "", value: str = "") -> Finding:
+    def finding(code: IssueCode, message: str, fld: str = "", value: str = "") -> Finding:
         return Finding(
             code=code,
             kind="class",
@@ -185,13 +189,13 @@ def validate_class(c: ClassRecord, roster: Roster, out: Validated) -> None:
 
     if not c.name:
         out.findings.append(
-            finding("class_invalid_name", f"Class {c.source_id} has no name.", "name")
+            finding(IssueCode.CLASS_INVALID_NAME, f"Class {c.source_id} has no name.", "name")
         )
         out.class_errors.add(c.source_id)
     elif _URL.search(c.name):
         out.findings.append(
             finding(
-                "class_invalid_name",
+                IssueCode.CLASS_INVALID_NAME,
                 f"Class {c.name} has a web address in its name.",
                 "name",
                 c.name,
@@ -200,7 +204,10 @@ def validate_class(c: ClassRecord, roster: Roster, out: Validated) -> None:
         out.class_errors.add(c.source_id)
     if c.source_id not in roster.taught:
         out.findings.append(
-            finding("class_no_teacher", f"Class {c.name or c.source_id} has no teacher enrolled.")
+            finding(
+                IssueCode.CLASS_NO_TEACHER,
+                f"Class {c.name or c.source_id} has no teacher enrolled.",
+            )
         )
         out.class_errors.add(c.source_id)
 
@@ -219,7 +226,7 @@ def validate(roster: Roster, today: date, normalized: Normalized | None = None) 
             out.findings.append(
                 person_finding(
                     p,
-                    "many_guardians",
+                    IssueCode.MANY_GUARDIANS,
                     f"Student {p.name or p.source_id} lists {count} guardians.",
                     "guardians",
                     str(count),

@@ -143,7 +143,7 @@ def test_Q_unreadable_district_row_holds_nothing(sync, config, tmp_path):
 
 
 def test_Q_unreadable_clever_school_row_holds_its_school(sync, config, tmp_path):
-    from syncs.generator import generate_district
+    from devtools.generator import generate_district
 
     folder = tmp_path / "clever"
     generate_district(out=folder, students=60, seed=3, format="clever", problems=False)
