@@ -10,9 +10,14 @@ DOCS = "See README.md, 'Configure' and 'The worker, schedules and health'."
 
 def q_cluster_problems(conf: dict, caches: dict | None = None) -> list:
     """What is unsafe about a Q_CLUSTER dict, as check messages (pure, for tests)."""
-    problems: list = []
     if conf.get("sync"):
-        return problems  # tasks run inline (tests): no delivery, no re-delivery
+        return []  # tasks run inline (tests): no delivery, no re-delivery
+    return _timing_problems(conf) + _delivery_problems(conf, caches)
+
+
+def _timing_problems(conf: dict) -> list:
+    """`timeout` and `retry`: a running sync must never be handed to a second worker."""
+    problems: list = []
     timeout, retry = conf.get("timeout"), conf.get("retry", 60)
     workers = conf.get("workers") or 1
     queue_limit = conf.get("queue_limit") or workers**2
@@ -45,6 +50,12 @@ def q_cluster_problems(conf: dict, caches: dict | None = None) -> list:
                 id="rollcall.W001",
             )
         )
+    return problems
+
+
+def _delivery_problems(conf: dict, caches: dict | None) -> list:
+    """Bounded attempts, no replayed nights, a broker with receipts, a shared cache."""
+    problems: list = []
     attempts = conf.get("max_attempts", 0)
     if not attempts or attempts < 0:
         problems.append(

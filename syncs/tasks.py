@@ -37,6 +37,6 @@ def reap_stale_runs() -> list[int]:
 
 def preflight_checks() -> list[int]:
     """Test credentials and school IDs a few hours before each config's window."""
-    from syncs.services.nightly import sync_configs_preflight
+    from syncs.services.preflight import sync_configs_preflight
 
     return sync_configs_preflight()

@@ -297,34 +297,7 @@ def connect(
     `trust_unpinned=True` (a connection test that records the key) connects at all.
     """
     timeouts = timeouts or DEFAULT_TIMEOUTS
-    pinned = normalize_fingerprint(endpoint.pinned_fingerprint)
-    if endpoint.pinned_fingerprint.strip() and not pinned:
-        raise SyncFailure(
-            FailureReason.CREDENTIALS,
-            f"The pinned host key for {endpoint.where} is not a SHA256 fingerprint "
-            "(SHA256:...). Clear it and run the connection test to record the server's key.",
-            {"host": endpoint.host},
-        )
-    if not pinned and not trust_unpinned:
-        raise SyncFailure(
-            FailureReason.CREDENTIALS,
-            f"The host key of {endpoint.where} is not pinned yet. Run the SFTP connection "
-            "test once to record it before syncing.",
-            {"host": endpoint.host},
-        )
-    if not endpoint.host:
-        raise SyncFailure(
-            FailureReason.SOURCE_UNAVAILABLE, "No SFTP host is configured.", {"host": ""}
-        )
-    # Parsed before connecting: a key that cannot be read fails without touching the server.
-    key = load_private_key(endpoint.private_key) if endpoint.private_key.strip() else None
-    if key is None and not endpoint.password:
-        raise SyncFailure(
-            FailureReason.CREDENTIALS,
-            f"No SFTP password or private key is set for {endpoint.where}.",
-            {"host": endpoint.host},
-        )
-
+    pinned, key = _settings_checked(endpoint, trust_unpinned)
     sock = _open_socket(endpoint, timeouts)
     transport = paramiko.Transport(sock)
     try:
@@ -359,6 +332,38 @@ def connect(
         yield SftpSession(endpoint, sftp, presented, server_key.get_name())
     finally:
         transport.close()  # also closes the socket and every channel
+
+
+def _settings_checked(endpoint: Endpoint, trust_unpinned: bool) -> tuple[str, paramiko.PKey | None]:
+    """The pinned fingerprint and the private key, or fail before touching the server."""
+    pinned = normalize_fingerprint(endpoint.pinned_fingerprint)
+    if endpoint.pinned_fingerprint.strip() and not pinned:
+        raise SyncFailure(
+            FailureReason.CREDENTIALS,
+            f"The pinned host key for {endpoint.where} is not a SHA256 fingerprint "
+            "(SHA256:...). Clear it and run the connection test to record the server's key.",
+            {"host": endpoint.host},
+        )
+    if not pinned and not trust_unpinned:
+        raise SyncFailure(
+            FailureReason.CREDENTIALS,
+            f"The host key of {endpoint.where} is not pinned yet. Run the SFTP connection "
+            "test once to record it before syncing.",
+            {"host": endpoint.host},
+        )
+    if not endpoint.host:
+        raise SyncFailure(
+            FailureReason.SOURCE_UNAVAILABLE, "No SFTP host is configured.", {"host": ""}
+        )
+    # Parsed before connecting: a key that cannot be read fails without touching the server.
+    key = load_private_key(endpoint.private_key) if endpoint.private_key.strip() else None
+    if key is None and not endpoint.password:
+        raise SyncFailure(
+            FailureReason.CREDENTIALS,
+            f"No SFTP password or private key is set for {endpoint.where}.",
+            {"host": endpoint.host},
+        )
+    return pinned, key
 
 
 def _open_socket(endpoint: Endpoint, timeouts: Timeouts) -> socket.socket:

@@ -15,7 +15,8 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from syncs.models import RunStatus, Stage, SyncConfig, SyncRun, Trigger
-from syncs.services.execute import fail_internal, record_failed_summaries
+from syncs.services.outcomes import record_failed_summaries
+from syncs.services.runs import fail_internal
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,15 @@ def sync_runs_reap(
     limits = settings.ROLLCALL
     stale_after = stale_after if stale_after is not None else limits["HEARTBEAT_STALE_SECONDS"]
     queued_after = queued_after if queued_after is not None else limits["QUEUED_STALE_SECONDS"]
+    return (
+        _reap_silent(now, stale_after)
+        + _reap_never_handed_over(now)
+        + _reap_lost_tasks(now, queued_after)
+    )
+
+
+def _reap_silent(now: datetime, stale_after: float) -> list[int]:
+    """Running runs whose heartbeat stopped: their worker died."""
     reaped = []
     stale = SyncRun.objects.filter(
         status=RunStatus.RUNNING, heartbeat_at__lt=now - timedelta(seconds=stale_after)
@@ -139,18 +149,27 @@ def sync_runs_reap(
         )
         if _fail(run, now, "worker stopped", message, heartbeat=run.heartbeat_at.isoformat()):
             reaped.append(run.pk)
+    return reaped
+
+
+def _reap_never_handed_over(now: datetime) -> list[int]:
+    """Queued runs the process that queued them never gave to the broker."""
     lost = SyncRun.objects.filter(
         status=RunStatus.QUEUED,
         task_id="",
         created_at__lt=now - timedelta(seconds=HANDOVER_SECONDS),
     )
-    for run in lost:
-        message = (
-            "This sync was never handed to the worker: the process that queued it stopped "
-            "before it could. Nothing was changed; queue it again."
-        )
-        if _fail(run, now, "never queued", message):
-            reaped.append(run.pk)
+    message = (
+        "This sync was never handed to the worker: the process that queued it stopped "
+        "before it could. Nothing was changed; queue it again."
+    )
+    return [run.pk for run in lost if _fail(run, now, "never queued", message)]
+
+
+def _reap_lost_tasks(now: datetime, queued_after: float) -> list[int]:
+    """Old queued runs whose task the broker no longer holds. One whose task still waits
+    is left alone however long it waits: it runs when a worker is free."""
+    reaped = []
     waiting = SyncRun.objects.filter(
         status=RunStatus.QUEUED, created_at__lt=now - timedelta(seconds=queued_after)
     ).exclude(task_id="")

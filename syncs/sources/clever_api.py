@@ -41,9 +41,17 @@ import requests
 from syncs import progress
 from syncs.clients.http import NotFound, check_url, get_json, new_session
 from syncs.errors import SyncFailure
-from syncs.models import FailureReason, SyncConfig
+from syncs.models import FailureReason, RosterFormat, SourceKind, SyncConfig
 from syncs.rules.scope import near_matches
-from syncs.sources.sftp import ConnectionReport
+from syncs.sources.base import (
+    URL_OPTION,
+    ConnectionReport,
+    Option,
+    OptionError,
+    Source,
+    api_url_value,
+    env_or,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +77,11 @@ class CleverConnectionReport(ConnectionReport):
 
     district: str = ""  # the district's name
     school_ids: list[str] = field(default_factory=list)  # every school the token sees
-    missing_school_ids: list[str] = field(default_factory=list)  # configured, not found
+    where: str = "Clever"
+
+    @property
+    def missing_school_ids(self) -> list[str]:  # configured, not found
+        return self.missing_schools
 
 
 def base_url(config: SyncConfig) -> str:
@@ -262,9 +274,44 @@ def test_connection(
         ok=bool(districts) and not missing,
         district=district,
         school_ids=school_ids,
-        missing_school_ids=missing,
+        missing_schools=missing,
+        near_matches={m: near_matches(m, school_ids) for m in missing},
         message=" ".join(parts),
     )
 
 
 test_connection.__test__ = False  # a service, not a test: keep pytest from collecting it
+
+
+class CleverApiSource(Source):
+    """Clever API (DESIGN §5): its pages are saved as JSON and parsed as its own format."""
+
+    kind = SourceKind.CLEVER_API
+    format = RosterFormat.CLEVER_API_JSON
+    fields = ("api_url", "api_token")
+    secrets = ("api_token",)
+    preflight = "connection"
+    command = "clever"
+    config_name = "Clever API"
+    option_group = "APIs (--source clever | oneroster)"
+    options = (
+        URL_OPTION,
+        Option(("--token",), help="Clever district token (or ROLLCALL_API_TOKEN)."),
+    )
+
+    def fetch(self, config):
+        return fetch(config)
+
+    def test_connection(self, config):
+        return test_connection(config)
+
+    def option_values(self, opts, current):
+        """Anything left out keeps what the config already has."""
+        config = current()
+        values = api_url_value(opts, config)
+        token = env_or(opts, "token", "ROLLCALL_API_TOKEN")
+        if token:
+            values["api_token"] = token
+        if not (token or config.api_token):
+            raise OptionError("A Clever sync needs --token (or ROLLCALL_API_TOKEN).")
+        return values

@@ -18,6 +18,8 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 
 from syncs.errors import SyncFailure
+from syncs.models import SourceKind
+from syncs.sources.base import Option, OptionError, Source
 
 # A zip expanding past this ratio is treated as a decompression bomb.
 MAX_RATIO = 200
@@ -173,3 +175,36 @@ def unpack_lone_zip(folder: Path) -> None:
     if len(zips) == 1 and not csvs:
         extract_zip(zips[0], folder)
         zips[0].unlink()
+
+
+class LocalFilesSource(Source):
+    """A folder or zip on this machine (`sync_roster --path`)."""
+
+    kind = SourceKind.LOCAL_FILES
+    fields = ("path", "format")
+    preflight = "files"
+    command = "files"
+    config_name = "Local files"
+    options = (Option(("--path",), help="Folder or .zip of roster files (--source files)."),)
+
+    def fetch(self, config):
+        return fetch(config.path)
+
+    def option_values(self, opts, current):
+        if not opts.get("path"):
+            raise OptionError("--path is required (or use --source sftp).")
+        path = Path(opts["path"]).expanduser()
+        if not path.exists():
+            raise OptionError(f"--path {path} does not exist.")
+        return {"path": str(path.resolve())}
+
+
+class UploadSource(Source):
+    """Files uploaded through the admin or the API; each upload is synced once."""
+
+    kind = SourceKind.UPLOAD
+    fields = ("format",)
+    scheduled = False  # nothing to pull: its runs start when someone uploads files
+
+    def fetch(self, config):
+        return fetch(config.path)

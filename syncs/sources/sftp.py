@@ -13,28 +13,17 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 
 from syncs.clients import sftp as client
 from syncs.errors import SyncFailure
-from syncs.models import FailureReason, SyncConfig
+from syncs.models import FailureReason, SourceKind, SyncConfig
+from syncs.sources.base import ConnectionReport, Option, OptionError, Source, env_or
 from syncs.sources.local import unpack_lone_zip
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class ConnectionReport:
-    """What a connection test found, for the admin to show."""
-
-    ok: bool
-    fingerprint: str = ""  # the host key the server presented ("" if none was seen)
-    recorded: bool = False  # the fingerprint was pinned by this test
-    files: list[str] = field(default_factory=list)  # what a sync would download
-    message: str = ""
 
 
 def endpoint_of(config: SyncConfig) -> client.Endpoint:
@@ -131,3 +120,104 @@ def test_connection(
 
 
 test_connection.__test__ = False  # a service, not a test: keep pytest from collecting it
+
+
+class SftpSource(Source):
+    """A folder on the district's SFTP server, with its host key pinned."""
+
+    kind = SourceKind.SFTP
+    fields = (
+        "sftp_host",
+        "sftp_port",
+        "sftp_username",
+        "sftp_password",
+        "sftp_private_key",
+        "sftp_remote_dir",
+        "sftp_host_key",
+        "format",
+    )
+    secrets = ("sftp_password", "sftp_private_key")
+    preflight = "sftp"
+    command = "sftp"
+    config_name = "SFTP"
+    option_group = "SFTP (--source sftp)"
+    options = (
+        Option(("--host",)),
+        Option(("--port",), help="Default 22.", type=int),
+        Option(("--user",)),
+        Option(
+            ("--password",),
+            help="Prefer the ROLLCALL_SFTP_PASSWORD environment variable: a command line "
+            "is visible to other users and kept in shell history.",
+        ),
+        Option(("--key-file",), help="Private key file (OpenSSH or PEM)."),
+        Option(("--remote-dir",), help="Folder on the server (default: the login folder)."),
+        Option(
+            ("--host-key",),
+            help="Pin the server's host key fingerprint (SHA256:...). Without it, the first "
+            "connection records the key it is shown and says so.",
+        ),
+    )
+
+    def fetch(self, config):
+        return fetch(config)
+
+    def test_connection(self, config):
+        return test_connection(config)
+
+    def option_values(self, opts, current):
+        """Anything left out keeps what the config already has."""
+        config = current()
+        values: dict = {}
+        password = env_or(opts, "password", "ROLLCALL_SFTP_PASSWORD")
+        if opts.get("key_file"):
+            try:
+                values["sftp_private_key"] = Path(opts["key_file"]).expanduser().read_text()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise OptionError(f"--key-file cannot be read: {exc}.") from None
+        if password:
+            values["sftp_password"] = password
+        for option, name in (
+            ("host", "sftp_host"),
+            ("user", "sftp_username"),
+            ("remote_dir", "sftp_remote_dir"),
+            ("port", "sftp_port"),
+        ):
+            if opts.get(option) is not None:
+                values[name] = opts[option]
+        if opts.get("host_key"):
+            pinned = client.normalize_fingerprint(opts["host_key"])
+            if not pinned:
+                raise OptionError(
+                    "--host-key must be a SHA256 fingerprint (SHA256:...), as ssh-keyscan "
+                    "| ssh-keygen -lf - prints it."
+                )
+            values["sftp_host_key"] = pinned
+
+        def now(name: str):
+            return values.get(name, getattr(config, name))
+
+        missing = [
+            flag
+            for flag, name in (("--host", "sftp_host"), ("--user", "sftp_username"))
+            if not now(name)
+        ]
+        if not (now("sftp_password") or now("sftp_private_key")):
+            missing.append("--password or --key-file")
+        if missing:
+            raise OptionError("An SFTP sync needs " + ", ".join(missing) + ".")
+        return values
+
+    def after_save(self, config, warn) -> None:
+        """First use: record the key the server shows, and say so (never silently)."""
+        if config.sftp_host_key:
+            return
+        report = test_connection(config)
+        if not report.ok:
+            # The run that follows fails too (no pinned key); this says why.
+            warn(f"SFTP connection test failed: {report.message}")
+        elif report.recorded:
+            warn(
+                f"Recorded the SFTP server's host key {report.fingerprint} on first "
+                "connection. Confirm it with the district and pass --host-key next time."
+            )

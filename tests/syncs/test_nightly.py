@@ -30,8 +30,9 @@ from werkzeug import Request, Response
 from syncs import scheduling
 from syncs.clients import sftp as client
 from syncs.models import RunStatus, SourceKind, SyncConfig, SyncRun, Trigger
-from syncs.services import nightly
-from syncs.services.nightly import sync_configs_dispatch, sync_configs_preflight
+from syncs.services import preflight as preflight_service
+from syncs.services.nightly import sync_configs_dispatch
+from syncs.services.preflight import sync_configs_preflight
 from syncs.sources.oneroster_api import OneRosterConnectionReport
 from tests.builders import small_district
 from tests.syncs.conftest import PASSWORD
@@ -442,7 +443,7 @@ def test_preflight_of_oneroster_missing_a_school_id_fails_though_the_sign_in_wor
     report = OneRosterConnectionReport(
         ok=True, missing_schools=["123"], near_matches={"123": ["0123"]}, message="Signed in."
     )
-    monkeypatch.setattr(nightly, "sync_config_test_connection", lambda *, config: report)
+    monkeypatch.setattr(preflight_service, "sync_config_test_connection", lambda *, config: report)
     config.source_kind = SourceKind.ONEROSTER_API
     config.school_ids = ["123"]
     config.save()
@@ -457,14 +458,14 @@ def test_preflight_an_error_in_one_config_is_recorded_and_the_others_are_checked
     org, files_config, monkeypatch
 ):
     broken = make_config(org, "broken", path=files_config.path)
-    real = nightly._check_local
+    real = preflight_service._check_local
 
     def check(config):
         if config.pk == broken.pk:
             raise RuntimeError("password=hunter2 leaked into an exception")
         return real(config)
 
-    monkeypatch.setattr(nightly, "_check_local", check)
+    monkeypatch.setattr(preflight_service, "_check_local", check)
     assert sorted(sync_configs_preflight(now=SLOT)) == sorted([files_config.pk, broken.pk])
     broken.refresh_from_db()
     files_config.refresh_from_db()

@@ -197,11 +197,11 @@ def test_a_run_reaped_before_apply_applies_nothing_and_keeps_the_reaped_outcome(
 ):
     """A live run whose heartbeat went stale (a paused machine) and was reaped must not
     apply afterwards, nor overwrite the reaper's outcome: the config is free by then."""
-    from syncs.services import execute
+    from syncs.services import stages as execute
 
     sync(district)
     before = snapshot()
-    original = execute._previous_applied_run
+    original = execute.previous_applied_run
 
     def reaped_meanwhile(run):
         stale = timezone.now() - timedelta(hours=1)
@@ -209,7 +209,7 @@ def test_a_run_reaped_before_apply_applies_nothing_and_keeps_the_reaped_outcome(
         assert sync_runs_reap() == [run.pk]
         return original(run)
 
-    monkeypatch.setattr(execute, "_previous_applied_run", reaped_meanwhile)
+    monkeypatch.setattr(execute, "previous_applied_run", reaped_meanwhile)
     district.users[0]["givenName"] = "Renamed"  # a change the run would apply
     run = sync(district)
     assert (run.status, run.diagnostics["failure"]["error"]) == ("failed", "worker stopped")
@@ -237,7 +237,7 @@ def test_a_run_reaped_during_report_does_not_overwrite_the_reaped_outcome(
 def test_ctrl_c_during_a_sync_fails_the_run_and_frees_the_config(
     config, district, sync, monkeypatch
 ):
-    from syncs.services import execute
+    from syncs.services import stages as execute
 
     def interrupted(**kwargs):
         raise KeyboardInterrupt
@@ -300,12 +300,12 @@ def test_overall_percent_rises_through_the_stages():
 @pytest.mark.django_db
 def test_parsing_counts_every_row_read(district, tmp_path):
     from syncs import formats
-    from syncs.services.execute import _count_lines
+    from syncs.services.stages import count_lines as _count_lines
 
     folder = district.write(tmp_path / "roster")
     with progress.tracking(run_id=0, interval=0) as tracked:
         tracked.start("parse", _count_lines(folder))
-        roster, _ = formats.parse(folder)
+        roster, _ = formats.parse(folder, advance=progress.advance)
     rows = sum(1 for p in folder.glob("*.csv") for _ in p.open()) - len(list(folder.glob("*.csv")))
     assert tracked.done == rows and tracked.total >= rows
     progress.advance(5)  # outside a run: nothing to count, no error

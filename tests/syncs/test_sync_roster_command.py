@@ -328,10 +328,10 @@ def test_inline_run_draws_its_live_progress_on_a_terminal_then_clears_it(distric
     terminal = FakeTerminal(wanted="Parsing")
     real_parse = formats.parse
 
-    def parse_once_the_bar_shows_it(*args):
+    def parse_once_the_bar_shows_it(*args, **kwargs):
         # The bar thread reads the in-memory progress of the run this thread executes.
         assert terminal.shown.wait(timeout=10), "the bar never showed the parse stage"
-        return real_parse(*args)
+        return real_parse(*args, **kwargs)
 
     with mock.patch.object(formats, "parse", side_effect=parse_once_the_bar_shows_it):
         code, out = run_command("--org", "demo", "--path", str(folder), stdout=terminal)
@@ -386,7 +386,7 @@ def test_inline_sync_while_a_run_is_queued_names_that_run_instead_of_starting_an
 def test_ctrl_c_during_an_inline_sync_exits_130_with_the_runs_outcome(
     district, tmp_path, monkeypatch
 ):
-    from syncs.services import execute
+    from syncs.services import stages as execute
 
     def interrupted(**kwargs):
         raise KeyboardInterrupt
@@ -402,7 +402,7 @@ def test_ctrl_c_during_an_inline_sync_exits_130_with_the_runs_outcome(
 
 @pytest.mark.django_db
 def test_ctrl_c_with_json_still_prints_the_runs_object(district, tmp_path, monkeypatch):
-    from syncs.services import execute
+    from syncs.services import stages as execute
 
     def interrupted(**kwargs):
         raise KeyboardInterrupt

@@ -450,12 +450,12 @@ def test_internal_error_mid_apply_leaves_the_mirror_exactly_as_before(sync, dist
 
 
 def test_internal_error_after_apply_does_not_claim_nothing_changed(sync, district, monkeypatch):
-    from syncs.services import execute as services
+    from syncs.services import pipeline as services
 
     def boom(*args, **kwargs):
         raise RuntimeError("connection lost")
 
-    monkeypatch.setattr(services, "_finish", boom)
+    monkeypatch.setattr(services, "record_success", boom)
     run = sync(district)
     assert (run.status, run.failure_reason) == ("failed", "internal_error")
     assert "the changes were applied" in run.message

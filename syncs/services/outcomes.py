@@ -1,0 +1,215 @@
+"""Recording a run's outcome: counts, message, per-school summaries, issues, planned
+archives and diagnostics, written in one transaction and only while the run is still
+this process's (`runs.hold`). A failure to record still ends the run failed."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from rostering.models import School
+from syncs.errors import SyncFailure
+from syncs.findings import Finding
+from syncs.models import (
+    FailureReason,
+    Issue,
+    PlannedArchive,
+    RunStatus,
+    SchoolSummary,
+    Stage,
+    SyncRun,
+)
+from syncs.pipeline import report
+from syncs.pipeline.mirror import Mirror
+from syncs.pipeline.plan import Plan
+from syncs.records import Roster
+from syncs.rules.threshold import KindCheck
+from syncs.services.runs import RunLost, RunState, fail_internal, hold
+from syncs.storable import storable_json, storable_text
+
+logger = logging.getLogger(__name__)
+
+OUTCOME_FIELDS = (
+    "status",
+    "failure_reason",
+    "message",
+    "counts",
+    "stage",
+    "finished_at",
+    "timings",
+    "diagnostics",
+)
+
+
+def record_success(
+    s: RunState, plan: Plan, mirror: Mirror, roster: Roster, blocked: list[KindCheck]
+) -> None:
+    """A run that got through the guard: succeeded, or failed `threshold` (T3), with
+    the plan's counts, its per-school summaries, issues and planned archives."""
+    run = s.run
+    counts = plan.counts(mirror)
+    if blocked:  # T3: nothing is archived (a dry run reports what a real run would do)
+        for kind in counts:
+            counts[kind]["archived"] = 0
+        kinds = ", ".join(
+            f"{c.kind} ({c.planned} to archive, {c.allowed} allowed of {c.active})" for c in blocked
+        )
+        run.status, run.failure_reason = RunStatus.FAILED, FailureReason.THRESHOLD
+        run.message = (
+            f"The deletion threshold of {s.config.deletion_threshold}% was exceeded for {kinds}. "
+            + (
+                "Creates and updates were applied; nothing was archived."
+                if not run.dry_run
+                else "Dry run: nothing was applied."
+            )
+        )
+    else:
+        run.status = RunStatus.SUCCEEDED
+        errors = sum(f.is_error for f in s.findings)
+        run.message = ("Dry run: nothing was applied. " if run.dry_run else "") + (
+            f"{errors} record(s) with errors were skipped." if errors else "No errors."
+        )
+    run.counts = counts
+    with transaction.atomic():
+        _store_outcome(s)
+        SchoolSummary.objects.bulk_create(
+            report.school_summaries(
+                run=run,
+                plan=plan,
+                mirror=mirror,
+                roster=roster,
+                findings=s.findings,
+                archived=not blocked and not run.dry_run,
+            )
+        )
+        report.store_planned_archives(run, plan, mirror)
+        report.store_issues(run, s.findings)
+
+
+def record_failure(s: RunState, failure: SyncFailure) -> None:
+    """Record a failed outcome; if even that fails (a value the database refuses), the
+    run is still failed, with its reason and a plain message, rather than left running
+    for the reaper. A run the reaper failed meanwhile keeps the reaper's outcome."""
+    try:
+        _record_failed(s, failure)
+    except RunLost:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the run must end failed, whatever broke
+        logger.exception("Sync run %s: its outcome could not be recorded", s.run.pk)
+        outcome = (
+            "the changes were applied, but the run's report could not be recorded"
+            if s.applied
+            else "nothing was changed"
+        )
+        # The known reason stands (a district can act on it); only its details are lost.
+        fail_internal(
+            SyncRun.objects.filter(pk=s.run.pk, status=RunStatus.RUNNING),
+            message=storable_text(
+                f"{failure.message} (The run's report could not be recorded; {outcome}. "
+                "Support has the details in the server log.)",
+                10_000,
+            ),
+            failure={"error": type(exc).__name__, "applied": s.applied},
+            reason=failure.reason,
+        )
+
+
+def unexpected_failure(s: RunState, exc: BaseException) -> SyncFailure:
+    """An error no stage expected, as the failure a support engineer reads."""
+    outcome = (
+        "the changes were applied, but the run's report could not be recorded"
+        if s.applied
+        else "nothing was changed"
+    )
+    return SyncFailure(
+        FailureReason.INTERNAL_ERROR,
+        f"The sync stopped on an unexpected error; {outcome}. "
+        "Support has the details in the server log.",
+        {"error": type(exc).__name__, "applied": s.applied},
+    )
+
+
+def record_interrupted(s: RunState) -> None:
+    """Ctrl-C on an inline sync, or a worker shut down mid-run: the config must not stay
+    blocked by a run nobody is running. Its apply transaction rolled back unless it had
+    committed."""
+    run = s.run
+    outcome = (
+        "the changes had been applied, but the report was not recorded"
+        if s.applied
+        else "nothing was changed"
+    )
+    fail_internal(
+        SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING),
+        message=f"The sync was stopped (Ctrl-C or a shutdown signal) while "
+        f"{run.get_stage_display().lower()}; {outcome}. Run it again.",
+        failure={"error": "interrupted", "stage": run.stage},
+    )
+
+
+def _record_failed(s: RunState, failure: SyncFailure) -> None:
+    run = s.run
+    run.status = RunStatus.FAILED
+    run.failure_reason = failure.reason
+    run.message = failure.message
+    s.diagnostics["failure"] = failure.details
+    run.counts = {}
+    with transaction.atomic():
+        _store_outcome(s)
+        record_failed_summaries(run, s.findings)
+        report.store_issues(run, s.findings)
+
+
+def _store_outcome(s: RunState) -> None:
+    run = s.run
+    run.stage = Stage.DONE
+    run.finished_at = timezone.now()
+    run.timings = s.timings
+    run.message = storable_text(run.message, 10_000)
+    run.diagnostics = storable_json({**s.diagnostics, "issues": _issue_totals(s.findings)})
+    # Conditional, never save(): an outcome the reaper recorded is not overwritten.
+    hold(run.pk, **{f: getattr(run, f) for f in OUTCOME_FIELDS})
+    _forget_previous(run)
+
+
+def _issue_totals(findings: list[Finding]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for f in findings:
+        totals[f.code] = totals.get(f.code, 0) + 1
+    return dict(sorted(totals.items()))
+
+
+def _forget_previous(run: SyncRun) -> None:
+    """Issues and planned archives of a run replace the previous run's; a dry run
+    replaces only earlier dry runs', so the sync tab keeps the last real run."""
+    earlier = SyncRun.objects.filter(config=run.config, pk__lt=run.pk)
+    if run.dry_run:
+        earlier = earlier.filter(dry_run=True)
+    Issue.objects.filter(run__in=earlier).delete()
+    PlannedArchive.objects.filter(run__in=earlier).delete()
+
+
+def record_failed_summaries(run: SyncRun, findings: list[Finding]) -> None:
+    """Mark every school in the config's scope failed on the sync tab."""
+    schools = School.objects.filter(organization_id=run.config.organization_id)
+    wanted = list(run.config.school_ids)
+    schools = (
+        schools.filter(sis_id__in=wanted) if wanted else schools.filter(sync_config=run.config)
+    )
+    errors: dict[str, list[int]] = {}
+    for f in findings:
+        errors.setdefault(f.school_id, [0, 0])[0 if f.is_error else 1] += 1
+    SchoolSummary.objects.bulk_create(
+        SchoolSummary(
+            run=run,
+            school=school,
+            sis_id=school.sis_id,
+            name=school.name,
+            status=RunStatus.FAILED,
+            errors=errors.get(school.sis_id, [0, 0])[0],
+            alerts=errors.get(school.sis_id, [0, 0])[1],
+        )
+        for school in schools
+    )

@@ -1,0 +1,264 @@
+"""The pipeline's stages (DESIGN §3), one function each, over plain values.
+
+Each takes what the stages before it produced and returns what the next needs, plus the
+findings it made; `syncs.services.pipeline` calls them in order and records the run.
+The work itself is in syncs/{sources,formats,rules,pipeline}: these only join it up.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.db.models import Q
+
+from syncs import formats, progress
+from syncs.errors import SyncFailure
+from syncs.findings import Finding
+from syncs.models import FailureReason, PlannedArchive, RunStatus, SyncConfig, SyncRun
+from syncs.pipeline import report
+from syncs.pipeline.delta import merge_delta, roster_from_mirror
+from syncs.pipeline.mirror import Mirror, load_held_outside, load_mirror
+from syncs.pipeline.normalize import normalize_many
+from syncs.pipeline.plan import Plan, make_plan, unreadable_records
+from syncs.pipeline.unsent import fill_unsent
+from syncs.records import PERSON_KIND_BY_ROLE, THRESHOLD_KINDS, PersonRecord, Roster
+from syncs.rules.devices import DeviceOutcome, assign_devices
+from syncs.rules.scope import near_matches, scope
+from syncs.rules.threshold import KindCheck, check_threshold, likely_causes
+from syncs.rules.validate import Normalized, Validated, validate
+from syncs.sources import local, source_for
+
+# ---------------------------------------------------------------- 1-2. fetch and parse
+
+
+def open_source(config: SyncConfig, run: SyncRun) -> AbstractContextManager[Path]:
+    """The run's files: an upload it was given, else its config's source."""
+    if run.upload_path:
+        return local.fetch(run.upload_path)
+    return source_for(config.source_kind).fetch(config)
+
+
+def parse_files(folder: Path, config: SyncConfig, run: SyncRun) -> tuple[Roster, list[Finding]]:
+    """Canonical records from the fetched folder, in the source's format (uploaded files
+    are detected: an API config's own format does not describe them)."""
+    fmt = source_for(config.source_kind).format_for(config, uploaded=bool(run.upload_path))
+    return formats.parse(folder, fmt, advance=progress.advance)
+
+
+def count_lines(folder: Path) -> int:
+    """Lines in the folder's CSV files: the parse stage's progress total (0 for JSON).
+    Only a guess for the progress bar: what cannot be read here (a folder or a broken
+    link named like a CSV file) is left for the parser to name."""
+    lines = 0
+    for path in Path(folder).rglob("*.csv"):
+        try:
+            with path.open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    lines += chunk.count(b"\n")
+        except OSError:
+            continue
+    return lines
+
+
+# ---------------------------------------------------------------- 3. scope
+
+
+@dataclass
+class Scoped:
+    """The roster narrowed to the config's schools, and the mirror it is compared with."""
+
+    roster: Roster
+    mirror: Mirror
+    findings: list[Finding]
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def scope_roster(roster: Roster, config: SyncConfig) -> Scoped:
+    """Read the mirror once (absent columns keep its values, a delta merges into it, and
+    the later stages compare against it), then keep the schools in scope."""
+    mirror = load_mirror(config=config)
+    fill_unsent(roster, mirror)
+    findings: list[Finding] = []
+    diagnostics: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+    if roster.delta:
+        merging = time.perf_counter()
+        diagnostics["delta"] = {
+            "upserted_people": len(roster.people),
+            "deleted_people": len(roster.deleted_people),
+            "deleted_classes": len(roster.deleted_classes),
+            "deleted_enrollments": len(roster.deleted_enrollments),
+        }
+        roster, found = merge_delta(roster_from_mirror(mirror), roster)
+        findings += found
+        timings["delta_merge"] = round(time.perf_counter() - merging, 3)
+    scoped, found, dropped = scope(roster, list(config.school_ids))
+    diagnostics["out_of_scope"] = dropped
+    return Scoped(scoped, mirror, findings + found, diagnostics, timings)
+
+
+# ---------------------------------------------------------------- 4-5. validate, devices
+
+
+def validate_roster(roster: Roster, today: date) -> Validated:
+    """Per-record checks (DESIGN §4), with devices normalized through the memo table."""
+    people = roster.people.values()
+    normalized = Normalized(
+        emails=normalize_many("email", (p.email for p in people)),
+        phones=normalize_many("phone", (ph for p in people for ph in (p.phone, *p.other_phones))),
+    )
+    return validate(roster, today, normalized)
+
+
+def assign_roster_devices(roster: Roster, checked: Validated, mirror: Mirror) -> DeviceOutcome:
+    """Rule D over the claims, the quarantined people's held devices included."""
+    claimed = {d for devices in checked.claims.values() for d in devices}
+    load_held_outside(mirror=mirror, claimed=claimed)
+    people, claims, quarantined = _claims_with_quarantined(roster, checked, mirror)
+    return assign_devices(people, claims, mirror.held_outside, quarantined)
+
+
+def _claims_with_quarantined(roster: Roster, checked: Validated, mirror: Mirror):
+    """Add the devices quarantined people hold now to the claims (rule Q with rule D).
+
+    A present person with an error keeps their last good state, so they claim what their
+    account holds, at their role's rank; people only in the mirror (an unreadable row)
+    are described from it.
+    """
+    people = dict(roster.people)
+    claims = dict(checked.claims)
+    quarantined = set()
+    for sid in checked.person_errors | unreadable_records(roster, mirror)[0]:
+        row = mirror.people.get(sid)
+        if row is None or row.archived or not row.account_id:
+            continue
+        held = sorted(mirror.devices.get(row.account_id, {}))
+        if not held:
+            continue
+        people.setdefault(
+            sid,
+            PersonRecord(
+                source_id=sid,
+                role=row.role,
+                given_name=row.given_name,
+                family_name=row.family_name,
+                school_ids=row.schools,
+            ),
+        )
+        claims[sid] = held
+        quarantined.add(sid)
+    return people, claims, frozenset(quarantined)
+
+
+# ---------------------------------------------------------------- 6-7. plan, guard
+
+
+def plan_roster(roster: Roster, mirror: Mirror, checked: Validated, devices: DeviceOutcome) -> Plan:
+    return make_plan(
+        roster=roster,
+        mirror=mirror,
+        person_errors=checked.person_errors | devices.person_errors,
+        class_errors=checked.class_errors,
+        dob=checked.dob,
+        winners=devices.winners,
+    )
+
+
+@dataclass
+class Guard:
+    """What the guard decided: the kinds whose archives are blocked (rule T3), and the
+    diagnostics that explain it (T4)."""
+
+    blocked: list[KindCheck]
+    diagnostics: dict[str, Any]
+
+
+def guard_plan(roster: Roster, plan: Plan, mirror: Mirror, config: SyncConfig) -> Guard:
+    """Fail on a required file with headers only; check the deletion threshold (rule T)."""
+    _guard_empty_files(roster, plan)
+    checks = check_threshold(
+        {kind: plan.active[kind] for kind in THRESHOLD_KINDS},
+        {kind: plan.planned_archives[kind] for kind in THRESHOLD_KINDS},
+        config.deletion_threshold,
+    )
+    blocked = [c for c in checks if c.exceeded]
+    threshold: dict[str, Any] = {
+        "percent": str(config.deletion_threshold),
+        "kinds": {c.kind: c.as_dict() for c in checks},
+    }
+    diagnostics: dict[str, Any] = {"threshold": threshold}
+    if blocked:
+        threshold["archives_by_school"] = report.archives_by_school(plan, mirror)
+        diagnostics["likely_causes"] = _likely_causes(roster, plan, mirror)
+    return Guard(blocked, diagnostics)
+
+
+def _guard_empty_files(roster: Roster, plan: Plan) -> None:
+    """A required file with headers only, while the mirror has active records of its
+    kind, is a broken export, not a district that emptied overnight."""
+    active = plan.active
+    by_kind = {
+        "people": active["students"] + active["teachers"] + active["parents"],
+        "classes": active["classes"],
+        "enrollments": active["enrollments"],
+        "schools": sum(active.values()),
+    }
+    for kind, name in sorted(roster.empty_files.items()):
+        if by_kind.get(kind, 0):
+            raise SyncFailure(
+                FailureReason.INVALID_FILES,
+                f"{name} has a header row but no data rows, while {by_kind[kind]} active "
+                f"records depend on it. Nothing was changed; check the SIS export.",
+                {"file": name, "active": by_kind[kind], "threshold": plan.planned_archives},
+            )
+
+
+def _likely_causes(roster: Roster, plan: Plan, mirror: Mirror) -> list[str]:
+    by_school = report.archives_by_school(plan, mirror)
+    active = report.active_by_school(mirror)
+    gone = sorted(s for s in by_school if s and s not in roster.schools and active.get(s))
+    zero_pairs = [
+        (ours, theirs)
+        for ours in gone
+        for theirs in near_matches(ours, roster.schools)
+        if theirs.lstrip("0") == ours.lstrip("0")
+    ]
+    return likely_causes(
+        empty_files=roster.empty_files,
+        missing_schools=gone,
+        leading_zero_pairs=zero_pairs,
+        ignored_headers=roster.ignored_headers,
+        archives_by_school=by_school,
+        active_by_school=active,
+    )
+
+
+# ---------------------------------------------------------------- 8. apply
+
+
+def previous_applied_run(run: SyncRun) -> dict[str, Any]:
+    """The config's last run that applied a plan, and what was already missing then
+    (its blocked archives), for stamping `last_seen_run` on records that go missing."""
+    previous = (
+        SyncRun.objects.filter(config=run.config, dry_run=False, pk__lt=run.pk)
+        .filter(Q(status=RunStatus.SUCCEEDED) | Q(failure_reason=FailureReason.THRESHOLD))
+        .order_by("-pk")
+        .first()
+    )
+    still_missing: dict[str, set[int]] = {}
+    if previous is not None and previous.failure_reason == FailureReason.THRESHOLD:
+        for kind, record_id in PlannedArchive.objects.filter(run=previous).values_list(
+            "kind", "record_id"
+        ):
+            key = "people" if kind in PERSON_KIND_BY_ROLE.values() else kind
+            still_missing.setdefault(key, set()).add(record_id)
+    return {
+        "previous_run_id": previous.pk if previous else None,
+        "still_missing": still_missing,
+    }
