@@ -15,7 +15,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Tasks run inline when their transaction commits; the real worker is tested in
-# tests/syncs/test_worker_process.py with its own settings.
+# tests/syncs/services/test_worker_process.py with its own settings.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ROLLCALL = {**ROLLCALL, "HEARTBEAT_SECONDS": 0}  # noqa: F405

@@ -141,3 +141,14 @@ def small_district() -> District:
     d.klass("c1", "0123", "Math 3", teacher="t1", students=("s1", "s2"))
     d.klass("c2", "0456", "Science 7", teacher="t2", students=("s3",))
     return d
+
+
+def big_district(students: int) -> District:
+    """One school, one teacher and `students` students in one homeroom."""
+    d = District().school("0123")
+    d.teacher("t1", "0123")
+    ids = [f"s{n:04d}" for n in range(students)]
+    for sid in ids:
+        d.student(sid, "0123")
+    d.klass("c1", "0123", "Homeroom", teacher="t1", students=tuple(ids))
+    return d

@@ -1,6 +1,8 @@
+"""Fixtures every tier shares: a small district, its organization, a local-files config,
+and `sync`, which writes a district and runs one sync of it."""
+
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -9,8 +11,7 @@ from rostering.models import Organization
 from syncs.models import SourceKind, SyncConfig, SyncRun
 from syncs.services import sync_run_create, sync_run_execute
 from tests.builders import District, small_district
-
-NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+from tests.helpers import NOW
 
 
 @pytest.fixture

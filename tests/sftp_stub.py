@@ -5,6 +5,9 @@
 make it misbehave the way real servers do: drop the connection part-way through a
 download, announce files larger than the data it sends, or stop answering reads.
 It hides what only a real OpenSSH shows (chroot, permissions): test_sftp_sshd.py covers that.
+
+`PASSWORD` is the one the `server` fixture (tests/syncs/conftest.py) accepts, and
+`fail(config)` the SyncFailure a fetch through it raises.
 """
 
 from __future__ import annotations
@@ -17,9 +20,16 @@ import threading
 from pathlib import Path
 
 import paramiko
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from paramiko.sftp import SFTP_FAILURE, SFTP_OK, SFTP_OP_UNSUPPORTED
+
+from syncs.errors import SyncFailure
+from syncs.models import SyncConfig
+from syncs.sources import sftp as sftp_source
+
+PASSWORD = "correct horse battery staple"
 
 
 def new_key(kind: str = "ed25519") -> tuple[paramiko.PKey, str]:
@@ -208,3 +218,11 @@ class _Handle(paramiko.SFTPHandle):
         if isinstance(data, bytes):
             stub.bytes_sent += len(data)
         return data
+
+
+def fail(config: SyncConfig, **kwargs) -> SyncFailure:
+    """The SyncFailure a fetch of `config` raises."""
+    with pytest.raises(SyncFailure) as caught:
+        with sftp_source.fetch(config, **kwargs):
+            pass
+    return caught.value

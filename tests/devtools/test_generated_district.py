@@ -14,7 +14,7 @@ from devtools.generator import generate_district
 from rostering.models import Class, Enrollment, Person
 from syncs.models import SyncConfig
 from syncs.services import sync_run_create, sync_run_execute
-from tests.syncs.test_sync_run import snapshot
+from tests.helpers import snapshot
 
 
 def rows(path):

@@ -10,9 +10,7 @@ import pytest
 from syncs.clients import sftp as client
 from syncs.models import SourceKind, SyncConfig
 from tests.builders import small_district
-from tests.sftp_stub import StubSftpServer, new_key
-
-PASSWORD = "correct horse battery staple"
+from tests.sftp_stub import PASSWORD, StubSftpServer, new_key
 
 
 @pytest.fixture(scope="module")
