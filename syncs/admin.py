@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from syncs.admin_upload import UploadAdminMixin
-from syncs.clients.sftp import load_private_key
+from syncs.clients.sshkeys import load_private_key
 from syncs.errors import SyncFailure
 from syncs.exports import PLANNED_ARCHIVE_HEADER, csv_lines
 from syncs.models import Issue, PlannedArchive, RunStatus, SchoolSummary, SyncConfig, SyncRun

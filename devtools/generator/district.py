@@ -43,6 +43,9 @@ def generate_district(
         raise ValueError("students must be at least 1")
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
+    # One recipe, read top to bottom: its steps share the sub-generators drawn here, in
+    # this order, which is what keeps the output byte-identical; split it and that order
+    # would be spread over several functions (issue #11).
     master = random.Random(seed)
     # One sub-generator per step, so tuning one step leaves the others' output unchanged.
     (

@@ -45,7 +45,7 @@ def _header_keys(path: Path) -> set[str]:
 
 
 def _manifest_version(path: Path) -> str:
-    from syncs.formats.oneroster_csv import manifest_rows
+    from syncs.formats.oneroster_files import manifest_rows
 
     for prop, value in manifest_rows(path):
         if prop.lower() == "oneroster.version":

@@ -158,7 +158,13 @@ class _Parser(RosterParser):
         self._empty("schools", "schools", len(schools))
 
     def users(self) -> None:
-        people = self.roster.people
+        """People from /users, then the guardianships their contact roles name."""
+        contacts = self.people(self.unique_users())
+        for person, contact in contacts:
+            self.guardianships(person, contact)
+
+    def unique_users(self) -> dict[str, tuple[Where, dict[str, Any]]]:
+        """Each user's item by ID, read once: a repeat that differs is a duplicate."""
         raw: dict[str, tuple[Where, dict[str, Any]]] = {}
         count = 0
         for where, obj in self.items("users"):
@@ -175,7 +181,15 @@ class _Parser(RosterParser):
                 continue  # a page boundary that repeated an item: read once
             raw[user_id] = (where, obj)
         self._empty("users", "people", count)
+        return raw
 
+    def people(
+        self, raw: dict[str, tuple[Where, dict[str, Any]]]
+    ) -> list[tuple[PersonRecord, dict[str, Any]]]:
+        """A person for each user with a role Rollcall syncs; returns the contacts (each
+        with its contact role) for linking."""
+        # One pass over the users: its body runs per user, kept in one function (issue #11).
+        people = self.roster.people
         contacts: list[tuple[PersonRecord, dict[str, Any]]] = []
         all_schools = tuple(self.roster.schools)
         for user_id, (where, obj) in raw.items():
@@ -227,9 +241,7 @@ class _Parser(RosterParser):
                     person.phone = _text(contact.get("phone"))
                 contacts.append((person, contact))
             people[user_id] = person
-
-        for person, contact in contacts:
-            self.guardianships(person, contact)
+        return contacts
 
     def guardianships(self, person: PersonRecord, contact: dict[str, Any]) -> None:
         relationships = contact.get("student_relationships")

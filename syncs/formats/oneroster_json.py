@@ -21,12 +21,12 @@ from typing import Any
 from syncs.errors import SyncFailure
 from syncs.findings import Finding, IssueCode, person_finding
 from syncs.formats.base import Advance, Collection, RosterParser, no_progress
-from syncs.formats.oneroster_csv import (
+from syncs.formats.oneroster_csv import link_agents
+from syncs.formats.oneroster_files import (
     DELETED,
     ENROLLMENT_ROLES,
     IGNORED_USER_ROLES,
     USER_ROLES,
-    link_agents,
 )
 from syncs.records import (
     ClassRecord,

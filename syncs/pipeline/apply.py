@@ -12,38 +12,24 @@ mirror for nothing.
 
 from __future__ import annotations
 
-import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import transaction
 
 from accounts.models import ContactDevice, User
 from rostering.models import Class, Enrollment, Guardianship, Person, School
 from syncs import progress
 from syncs.models import SyncConfig, SyncRun
+from syncs.pipeline import apply_people
 from syncs.pipeline.bulk import BulkWriter
 from syncs.pipeline.plan import Plan
 from syncs.pipeline.snapshot import Mirror
 from syncs.pipeline.sqlsets import filter_in
-from syncs.records import PersonRecord, Roster, enrollment_source_id, guardianship_source_id
+from syncs.records import Roster, enrollment_source_id, guardianship_source_id
 
-PERSON_FIELDS = [
-    "role",
-    "given_name",
-    "family_name",
-    "dob",
-    "grade",
-    "email",
-    "phone",
-    "archived_at",
-    "last_seen_run",
-    "updated_at",
-]
 CLASS_FIELDS = ["school", "name", "term", "archived_at", "last_seen_run", "updated_at"]
 ENROLLMENT_FIELDS = ["role", "primary", "archived_at", "last_seen_run", "updated_at"]
 LINK_FIELDS = ["archived_at", "last_seen_run", "updated_at"]
@@ -160,143 +146,27 @@ class _Writer:
 
     def accounts_and_people(self) -> None:
         """Every present, valid person has an account; names follow the SIS."""
-        people, now, run_id = self.roster.people, self.now, self.run.pk
-        missing = sorted(sid for sid in self.plan.account_holders if sid not in self.account_of)
-        account_ids = self.bulk.insert(
-            User,
-            [
-                "password",
-                "is_superuser",
-                "username",
-                "first_name",
-                "last_name",
-                "email",
-                "is_staff",
-                "is_active",
-                "date_joined",
-            ],
-            [
-                (
-                    UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),
-                    False,
-                    f"r-{uuid.uuid4().hex}",
-                    people[sid].given_name[:150],
-                    people[sid].family_name[:150],
-                    "",
-                    False,
-                    True,
-                    now,
-                )
-                for sid in missing
-            ],
+        plan, bulk, now, run_id = self.plan, self.bulk, self.now, self.run.pk
+        created, updated = plan.people.create, plan.people.update
+        missing = sorted(sid for sid in plan.account_holders if sid not in self.account_of)
+        apply_people.create_accounts(bulk, missing, self.roster.people, self.account_of, now)
+        apply_people.create_people(
+            bulk,
+            created,
+            org_id=self.org_id,
+            config_id=self.config.pk,
+            dob=plan.dob,
+            account_of=self.account_of,
+            person_pk=self.person_pk,
+            run_id=run_id,
+            now=now,
         )
-        self.account_of.update(zip(missing, account_ids, strict=True))
-
-        dob = self.plan.dob
-        created = self.plan.people.create
-        ids = self.bulk.insert(
-            Person,
-            [
-                "organization",
-                "sync_config",
-                "source_id",
-                "role",
-                "given_name",
-                "family_name",
-                "dob",
-                "grade",
-                "email",
-                "phone",
-                "account",
-                "archived_at",
-                "last_seen_run",
-                "created_at",
-                "updated_at",
-            ],
-            [
-                (
-                    self.org_id,
-                    self.config.pk,
-                    rec.source_id,
-                    rec.role,
-                    rec.given_name[:255],
-                    rec.family_name[:255],
-                    dob.get(rec.source_id),
-                    rec.grade[:32],
-                    rec.email[:320],
-                    rec.phone[:64],
-                    self.account_of[rec.source_id],
-                    None,
-                    run_id,
-                    now,
-                    now,
-                )
-                for rec in created
-            ],
+        apply_people.update_people(bulk, updated, dob=plan.dob, run_id=run_id, now=now)
+        apply_people.link_new_accounts(bulk, missing, created, self.person_pk, self.account_of)
+        apply_people.rename_accounts(bulk, updated, missing, self.account_of)
+        apply_people.school_links(
+            bulk, created, updated, self.mirror.people, self.person_pk, self.school_pk
         )
-        self.person_pk.update(zip((rec.source_id for rec in created), ids, strict=True))
-
-        updated = self.plan.people.update
-        self.bulk.update(
-            Person,
-            PERSON_FIELDS,
-            [
-                (
-                    pk,
-                    rec.role,
-                    rec.given_name[:255],
-                    rec.family_name[:255],
-                    dob.get(rec.source_id),
-                    rec.grade[:32],
-                    rec.email[:320],
-                    rec.phone[:64],
-                    None,
-                    run_id,
-                    now,
-                )
-                for pk, rec in updated
-            ],
-        )
-        # Existing people who had no account yet (only possible for records made before
-        # accounts were provisioned) get the one just created.
-        created_ids = {rec.source_id for rec in created}
-        self.bulk.update(
-            Person,
-            ["account"],
-            [
-                (self.person_pk[sid], self.account_of[sid])
-                for sid in missing
-                if sid not in created_ids
-            ],
-        )
-        self.bulk.update(
-            User,
-            ["first_name", "last_name", "is_active"],
-            [
-                (self.account_of[rec.source_id], rec.given_name[:150], rec.family_name[:150], True)
-                for _pk, rec in updated
-                if rec.source_id in self.account_of and rec.source_id not in missing
-            ],
-        )
-        self._school_links(created, updated)
-
-    def _school_links(
-        self, created: list[PersonRecord], updated: list[tuple[int, PersonRecord]]
-    ) -> None:
-        through = Person.schools.through
-        changed = [
-            (pk, rec)
-            for pk, rec in updated
-            if tuple(sorted(rec.school_ids)) != self.mirror.people[rec.source_id].schools
-        ]
-        if changed:
-            filter_in(through.objects.all(), "person", [pk for pk, _r in changed]).delete()
-        pairs = {(pk, self.school_pk[s]) for pk, rec in changed for s in rec.school_ids} | {
-            (self.person_pk[rec.source_id], self.school_pk[s])
-            for rec in created
-            for s in rec.school_ids
-        }
-        self.bulk.insert(through, ["person", "school"], sorted(pairs))
 
     # -- classes and links -----------------------------------------------------------
 
@@ -352,8 +222,12 @@ class _Writer:
         )
 
     def links(self) -> None:
+        self._enrollments()
+        self._guardianships()
+
+    def _enrollments(self) -> None:
         now, run_id, config_id = self.now, self.run.pk, self.config.pk
-        e, g = self.plan.enrollments, self.plan.guardianships
+        e = self.plan.enrollments
         self.bulk.insert(
             Enrollment,
             [
@@ -389,6 +263,10 @@ class _Writer:
             ENROLLMENT_FIELDS,
             [(pk, r.role, r.primary, None, run_id, now) for pk, r in e.update],
         )
+
+    def _guardianships(self) -> None:
+        now, run_id, config_id = self.now, self.run.pk, self.config.pk
+        g = self.plan.guardianships
         self.bulk.insert(
             Guardianship,
             [

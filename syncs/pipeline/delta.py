@@ -71,21 +71,7 @@ def merge_delta(base: Roster, delta: Roster) -> tuple[Roster, list[Finding]]:
     cannot say which of a student's links were dropped).
     """
     gone_people, gone_classes = delta.deleted_people, delta.deleted_classes
-    people = {sid: p for sid, p in base.people.items() if sid not in gone_people}
-    findings: list[Finding] = []
-    for sid, rec in delta.people.items():
-        person = _fill_from_base(rec, base.people.get(sid))
-        if person is None:  # a new user with no role anywhere
-            findings.append(
-                person_finding(
-                    rec,
-                    IssueCode.INVALID_ROW,
-                    f"{rec.where.file} line {rec.where.line}: user {sid} has no role in roles.csv.",
-                    "role",
-                )
-            )
-            continue
-        people[sid] = person
+    people, findings = _merge_people(base, delta)
     classes = {sid: c for sid, c in base.classes.items() if sid not in gone_classes}
     classes.update(delta.classes)
     enrollments = {
@@ -114,6 +100,38 @@ def merge_delta(base: Roster, delta: Roster) -> tuple[Roster, list[Finding]]:
         format=delta.format,
         unsent_kinds=delta.unsent_kinds,
     )
+    findings += _link_delta_agents(merged, delta, people)
+    return merged, findings
+
+
+def _merge_people(base: Roster, delta: Roster) -> tuple[dict[str, PersonRecord], list[Finding]]:
+    """The base's people less the deleted, with the delta's upserted; a new user with
+    no role anywhere is an `invalid_row` error instead."""
+    gone_people = delta.deleted_people
+    people = {sid: p for sid, p in base.people.items() if sid not in gone_people}
+    findings: list[Finding] = []
+    for sid, rec in delta.people.items():
+        person = _fill_from_base(rec, base.people.get(sid))
+        if person is None:  # a new user with no role anywhere
+            findings.append(
+                person_finding(
+                    rec,
+                    IssueCode.INVALID_ROW,
+                    f"{rec.where.file} line {rec.where.line}: user {sid} has no role in roles.csv.",
+                    "role",
+                )
+            )
+            continue
+        people[sid] = person
+    return people, findings
+
+
+def _link_delta_agents(
+    merged: Roster, delta: Roster, people: dict[str, PersonRecord]
+) -> list[Finding]:
+    """Guardian links from the delta's agent lists, made once the merge knows everyone;
+    an agent who is no one is an `unknown_reference` alert."""
+    findings: list[Finding] = []
     agents = {owner: refs for owner, refs in delta.agent_ids.items() if owner in people}
     for owner, ref in link_agents(merged, agents):
         findings.append(
@@ -126,4 +144,4 @@ def merge_delta(base: Roster, delta: Roster) -> tuple[Roster, list[Finding]]:
                 ref,
             )
         )
-    return merged, findings
+    return findings

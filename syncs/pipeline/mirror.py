@@ -52,8 +52,17 @@ def load_mirror(*, config: SyncConfig) -> Mirror:
         m.schools[sis_id] = (pk, name)
     sis_of = {pk: sis_id for sis_id, (pk, _name) in m.schools.items()}
     cid = config.pk
-    person, through = _table(Person), _table(Person.schools.through)
+    sid_of_person = _load_people(m, cid, sis_of)
+    sid_of_class = _load_classes(m, cid, sis_of)
+    _load_enrollments(m, cid, sid_of_class, sid_of_person)
+    _load_guardianships(m, cid, sid_of_person)
+    _load_devices(m, cid)
+    return m
 
+
+def _load_people(m: Mirror, cid: int, sis_of: dict[int, str]) -> dict[int, str]:
+    """The config's people with their schools' SIS IDs; returns source ID by pk."""
+    person, through = _table(Person), _table(Person.schools.through)
     schools_of: dict[int, list[str]] = defaultdict(list)
     for person_id, school_id in _rows(
         f"SELECT t.person_id, t.school_id FROM {through} t JOIN {person} p ON p.id = t.person_id "
@@ -82,7 +91,11 @@ def load_mirror(*, config: SyncConfig) -> Mirror:
             account_id,
             tuple(sorted(schools_of.get(pk, ()))),
         )
+    return sid_of_person
 
+
+def _load_classes(m: Mirror, cid: int, sis_of: dict[int, str]) -> dict[int, str]:
+    """The config's classes; returns source ID by pk."""
     sid_of_class: dict[int, str] = {}
     for pk, sid, school_id, name, term, archived in _rows(
         f"SELECT id, source_id, school_id, name, term, archived_at IS NOT NULL FROM {_table(Class)} "
@@ -91,7 +104,12 @@ def load_mirror(*, config: SyncConfig) -> Mirror:
     ):
         sid_of_class[pk] = sid
         m.classes[sid] = ClassRow(pk, sis_of[school_id], name, term, bool(archived))
+    return sid_of_class
 
+
+def _load_enrollments(
+    m: Mirror, cid: int, sid_of_class: dict[int, str], sid_of_person: dict[int, str]
+) -> None:
     for pk, section_id, person_id, role, primary, archived in _rows(
         'SELECT id, section_id, person_id, role, "primary", archived_at IS NOT NULL '
         f"FROM {_table(Enrollment)} WHERE sync_config_id = %s",
@@ -100,6 +118,8 @@ def load_mirror(*, config: SyncConfig) -> Mirror:
         left, right = sid_of_class[section_id], sid_of_person[person_id]
         m.enrollments[left, right] = LinkRow(pk, left, right, role, bool(primary), bool(archived))
 
+
+def _load_guardianships(m: Mirror, cid: int, sid_of_person: dict[int, str]) -> None:
     for pk, parent_id, student_id, archived in _rows(
         "SELECT id, parent_id, student_id, archived_at IS NOT NULL "
         f"FROM {_table(Guardianship)} WHERE sync_config_id = %s",
@@ -108,13 +128,15 @@ def load_mirror(*, config: SyncConfig) -> Mirror:
         left, right = sid_of_person[parent_id], sid_of_person[student_id]
         m.guardianships[left, right] = LinkRow(pk, left, right, "", False, bool(archived))
 
+
+def _load_devices(m: Mirror, cid: int) -> None:
+    """The devices of the config's accounts, by account."""
     for pk, account_id, kind, value in _rows(
         f"SELECT d.id, d.account_id, d.kind, d.value FROM {_table(ContactDevice)} d "
-        f"JOIN {person} p ON p.account_id = d.account_id WHERE p.sync_config_id = %s",
+        f"JOIN {_table(Person)} p ON p.account_id = d.account_id WHERE p.sync_config_id = %s",
         [cid],
     ):
         m.devices.setdefault(account_id, {})[(kind, value)] = pk
-    return m
 
 
 def load_held_outside(*, mirror: Mirror, claimed: set[Device]) -> None:

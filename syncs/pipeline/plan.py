@@ -137,12 +137,27 @@ def make_plan(
     dob: dict[str, date],
     winners: dict[Device, str],
 ) -> Plan:
+    """The plan, in the order of the spec: schools, people, classes, links, devices, and
+    the deletion threshold's inputs. Records in error or unreadable are held (rule Q)."""
     plan = Plan(dob=dob)
     unreadable_people, unreadable_classes = unreadable_records(roster, mirror)
     held_people = person_errors | unreadable_people
     held_classes = class_errors | unreadable_classes
+    present_people = roster.people.keys() | unreadable_people
 
-    # Schools: created or renamed to match the source; never archived by a sync.
+    _plan_schools(plan, roster, mirror)
+    _plan_people(plan, roster, mirror, held_people, dob)
+    _hold_unreadable_people(plan, roster, mirror, unreadable_people)
+    archived_people = _archive_people(plan, mirror, present_people)
+    _plan_classes(plan, roster, mirror, held_classes, unreadable_classes)
+    _plan_enrollments_and_guardianships(plan, roster, mirror, held_people, held_classes)
+    _plan_devices(plan, mirror, winners, held_people, present_people, archived_people)
+    _threshold_inputs(plan, mirror, archived_people)
+    return plan
+
+
+def _plan_schools(plan: Plan, roster: Roster, mirror: Mirror) -> None:
+    """Schools: created or renamed to match the source; never archived by a sync."""
     for sis_id, school in roster.schools.items():
         known = mirror.schools.get(sis_id)
         if known is None:
@@ -150,7 +165,11 @@ def make_plan(
         elif school.name and school.name != known[1]:
             plan.schools_to_rename.append((known[0], school.name))
 
-    # People.
+
+def _plan_people(
+    plan: Plan, roster: Roster, mirror: Mirror, held_people: set[str], dob: dict[str, date]
+) -> None:
+    """People in the source: held, created, updated (unarchived too) or unchanged."""
     for sid, rec in roster.people.items():
         row = mirror.people.get(sid)
         if sid in held_people:
@@ -168,19 +187,37 @@ def make_plan(
         else:
             plan.people.unchanged += 1
             plan.people_unchanged[rec.kind] += 1
-    present_people = roster.people.keys() | unreadable_people
+
+
+def _hold_unreadable_people(
+    plan: Plan, roster: Roster, mirror: Mirror, unreadable_people: set[str]
+) -> None:
+    """Active people whose rows could not be read at all are held as they are."""
     for sid in unreadable_people - roster.people.keys():
         row = mirror.people.get(sid)
         if row is not None and not row.archived:
             plan.people.held += 1
             plan.people_held[PERSON_KIND_BY_ROLE[row.role]] += 1
+
+
+def _archive_people(plan: Plan, mirror: Mirror, present_people: set[str]) -> set[str]:
+    """Active people the source no longer has are archived; returns their source IDs."""
     archived_people: set[str] = set()
     for sid, row in mirror.people.items():
         if not row.archived and sid not in present_people:
             plan.people.archive.append(row.pk)
             archived_people.add(sid)
+    return archived_people
 
-    # Classes.
+
+def _plan_classes(
+    plan: Plan,
+    roster: Roster,
+    mirror: Mirror,
+    held_classes: set[str],
+    unreadable_classes: set[str],
+) -> None:
+    """Classes: as people, without accounts."""
     for sid, klass in roster.classes.items():
         class_row = mirror.classes.get(sid)
         if sid in held_classes:
@@ -199,8 +236,16 @@ def make_plan(
         if not class_row.archived and sid not in present_classes:
             plan.classes.archive.append(class_row.pk)
 
-    # Links are keyed by their ends' source IDs. Held while either end is held, so a
-    # quarantined class keeps its members; an unreadable enrollment row keeps its record.
+
+def _plan_enrollments_and_guardianships(
+    plan: Plan,
+    roster: Roster,
+    mirror: Mirror,
+    held_people: set[str],
+    held_classes: set[str],
+) -> None:
+    """Links are keyed by their ends' source IDs. Held while either end is held, so a
+    quarantined class keeps its members; an unreadable enrollment row keeps its record."""
     unreadable = roster.unreadable_enrollments
     _plan_links(
         plan.enrollments,
@@ -218,8 +263,17 @@ def make_plan(
         differs=lambda row, rec: False,
     )
 
-    # Devices: winners of rule D, plus what held (quarantined) people already have and
-    # nobody else won: an existing record keeps its last good state.
+
+def _plan_devices(
+    plan: Plan,
+    mirror: Mirror,
+    winners: dict[Device, str],
+    held_people: set[str],
+    present_people: set[str],
+    archived_people: set[str],
+) -> None:
+    """Devices: winners of rule D, plus what held (quarantined) people already have and
+    nobody else won: an existing record keeps its last good state."""
     plan.device_owner = dict(winners)
     account_people = {row.account_id: sid for sid, row in mirror.people.items() if row.account_id}
     for account_id, devices in mirror.devices.items():
@@ -234,7 +288,10 @@ def make_plan(
             elif holder in archived_people:
                 plan.device_owner_if_blocked[device] = holder
 
-    # Threshold inputs (T2): per kind, the active records this config manages.
+
+def _threshold_inputs(plan: Plan, mirror: Mirror, archived_people: set[str]) -> None:
+    """Threshold inputs (T2): per kind, the active records this config manages, and the
+    archives planned."""
     active: Counter[str] = Counter()
     for row in mirror.people.values():
         if not row.archived:
@@ -251,7 +308,6 @@ def make_plan(
     planned["enrollments"] = len(plan.enrollments.archive)
     planned["guardianships"] = len(plan.guardianships.archive)
     plan.planned_archives = {k: planned[k] for k in COUNT_KINDS}
-    return plan
 
 
 LinkKey = tuple[str, str]  # a link's two ends: (class, person) or (parent, student)

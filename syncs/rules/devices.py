@@ -10,6 +10,7 @@ an issue naming who holds the device.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from syncs.findings import Finding, IssueCode, person_finding
@@ -48,7 +49,27 @@ def assign_devices(
     a holder that is itself fine are settled in each round, so the next claimant of a
     device held by someone in error is never excluded too early.
     """
-    outcomes_settled: dict[str, list[Finding]] = {}
+    ranked, winners = _rank_claims(people, claims, held_outside)
+    outcome = _judge(people, claims, held_outside, quarantined, winners)
+    outcomes = {pid: outcome(pid) for pid in claims}
+    excluded, outcomes_settled = _exclude_errored(outcomes, outcome, claims, ranked, winners)
+
+    out = DeviceOutcome(winners=winners, person_errors=excluded)
+    for pid in sorted(outcomes):
+        out.findings.extend(outcomes[pid][1])
+    for pid in sorted(outcomes_settled):
+        out.findings.extend(outcomes_settled[pid])
+    return out
+
+
+# (in error, findings) for one claimant, given the current winners.
+Outcome = tuple[bool, list[Finding]]
+
+
+def _rank_claims(
+    people: dict[str, PersonRecord], claims: dict[str, list[Device]], held_outside: set[Device]
+) -> tuple[dict[Device, list[str]], dict[Device, str]]:
+    """Each device's claimants, best first (D2), and its winner unless held outside (D3)."""
     rank = {pid: (ROLE_RANK[people[pid].role], pid) for pid in claims}
     ranked: dict[Device, list[str]] = defaultdict(list)  # device -> claimants, best first
     for pid, devices in claims.items():
@@ -60,8 +81,20 @@ def assign_devices(
             ids.sort(key=rank.__getitem__)
         if device not in held_outside:
             winners[device] = ids[0]
+    return ranked, winners
 
-    def outcome(pid: str) -> tuple[bool, list[Finding]]:
+
+def _judge(
+    people: dict[str, PersonRecord],
+    claims: dict[str, list[Device]],
+    held_outside: set[Device],
+    quarantined: frozenset[str],
+    winners: dict[Device, str],
+) -> Callable[[str], Outcome]:
+    """The outcome of one claimant, read against `winners` as it stands when asked (the
+    exclusions below change it)."""
+
+    def outcome(pid: str) -> Outcome:
         """(in error, findings) for one claimant, given the current winners."""
         p = people[pid]
         lost = [
@@ -79,7 +112,20 @@ def assign_devices(
                 return True, [_loss(p, IssueCode.PARENT_CONTACT, lost)]
         return False, [_loss(p, IssueCode.DEVICE_IN_USE, [loss]) for loss in lost]
 
-    outcomes = {pid: outcome(pid) for pid in claims}
+    return outcome
+
+
+def _exclude_errored(
+    outcomes: dict[str, Outcome],
+    outcome: Callable[[str], Outcome],
+    claims: dict[str, list[Device]],
+    ranked: dict[Device, list[str]],
+    winners: dict[Device, str],
+) -> tuple[set[str], dict[str, list[Finding]]]:
+    """Drop claimants in error until none is left, passing their devices to the next
+    claimant (updating `winners` and `outcomes`). Returns those excluded and their
+    findings, settled."""
+    outcomes_settled: dict[str, list[Finding]] = {}
     excluded: set[str] = set()
     while errored := {pid for pid, (error, _f) in outcomes.items() if error}:
         # Exclude first those whose error does not hang on a device held by someone
@@ -106,13 +152,7 @@ def assign_devices(
             outcomes[pid] = outcome(pid)
         for pid in stable:
             outcomes_settled[pid] = settled[pid][1]
-
-    out = DeviceOutcome(winners=winners, person_errors=excluded)
-    for pid in sorted(outcomes):
-        out.findings.extend(outcomes[pid][1])
-    for pid in sorted(outcomes_settled):
-        out.findings.extend(outcomes_settled[pid])
-    return out
+    return excluded, outcomes_settled
 
 
 def _loss(

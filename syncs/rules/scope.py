@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from syncs.errors import SyncFailure
 from syncs.findings import Finding, IssueCode
-from syncs.records import Roster
+from syncs.records import ClassRecord, EnrollmentRecord, PersonRecord, Roster
 
 
 def near_matches(wanted: str, available: Iterable[str]) -> list[str]:
@@ -71,6 +71,46 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
     unreadable_people = set(roster.unreadable_people)
     unreadable_classes = set(roster.unreadable_classes)
 
+    classes = _classes(
+        roster, wanted, in_scope, held_schools, unreadable_classes, findings, dropped
+    )
+    # Schools are derived through held schools too, so whoever is in one is held.
+    schools_of = _schools_of_people(roster, classes, in_scope | held_schools, unreadable_classes)
+    people = _people(roster, schools_of, held_schools, unreadable_people, dropped)
+    enrollments = _enrollments(
+        roster, classes, people, unreadable_classes, unreadable_people, findings, dropped
+    )
+    scoped = Roster(
+        schools={sid: s for sid, s in roster.schools.items() if sid in in_scope},
+        people=people,
+        classes=classes,
+        enrollments=enrollments,
+        guardianships={(a, b) for a, b in roster.guardianships if a in people and b in people},
+        unreadable_people=unreadable_people,
+        unreadable_classes=unreadable_classes,
+        unreadable_schools=held_schools,
+        unreadable_enrollments=roster.unreadable_enrollments,
+        empty_files=roster.empty_files,
+        unsent=roster.unsent,
+        unsent_kinds=roster.unsent_kinds,
+        taught=_taught(roster, unreadable_people),
+        ignored_headers=roster.ignored_headers,
+        files=roster.files,
+    )
+    return scoped, findings, dropped
+
+
+def _classes(
+    roster: Roster,
+    wanted: list[str],
+    in_scope: set[str],
+    held_schools: set[str],
+    unreadable_classes: set[str],
+    findings: list[Finding],
+    dropped: dict[str, int],
+) -> dict[str, ClassRecord]:
+    """Classes of the schools in scope; those of a held school are held (added to
+    `unreadable_classes`), and one naming a school not in the files is an alert."""
     classes = {}
     for cid, c in roster.classes.items():
         if c.school_id in held_schools:
@@ -95,9 +135,17 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
             dropped["classes"] += 1
         else:
             dropped["classes"] += 1
+    return classes
 
-    # Schools are derived through held schools too, so whoever is in one is held.
-    reachable = in_scope | held_schools
+
+def _schools_of_people(
+    roster: Roster,
+    classes: dict[str, ClassRecord],
+    reachable: set[str],
+    unreadable_classes: set[str],
+) -> dict[str, list[str]]:
+    """Each person's schools among `reachable`: their own orgs, then the schools of the
+    classes they are enrolled in, then (for parents) their students' schools."""
     schools_of: dict[str, list[str]] = {}
     for pid, p in roster.people.items():
         schools_of[pid] = [s for s in dict.fromkeys(p.school_ids) if s in reachable]
@@ -115,7 +163,18 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
         for s in schools_of.get(student_id, ()):
             if s not in schools_of[parent_id]:
                 schools_of[parent_id].append(s)
+    return schools_of
 
+
+def _people(
+    roster: Roster,
+    schools_of: dict[str, list[str]],
+    held_schools: set[str],
+    unreadable_people: set[str],
+    dropped: dict[str, int],
+) -> dict[str, PersonRecord]:
+    """People with a school in scope, given those schools; anyone in a held school is
+    held (added to `unreadable_people`)."""
     people = {}
     for pid, p in roster.people.items():
         if held_schools and not held_schools.isdisjoint(schools_of[pid]):
@@ -125,7 +184,20 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
             people[pid] = p
         else:
             dropped["people"] += 1
+    return people
 
+
+def _enrollments(
+    roster: Roster,
+    classes: dict[str, ClassRecord],
+    people: dict[str, PersonRecord],
+    unreadable_classes: set[str],
+    unreadable_people: set[str],
+    findings: list[Finding],
+    dropped: dict[str, int],
+) -> dict[tuple[str, str], EnrollmentRecord]:
+    """Enrollments whose class and person are both kept; one naming a class or user not
+    in the files at all is an alert."""
     enrollments = {}
     for key, e in roster.enrollments.items():
         class_id, person_id = key
@@ -151,28 +223,14 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
                     "which is not in the files; the enrollment was skipped.",
                 )
             )
+    return enrollments
 
+
+def _taught(roster: Roster, unreadable_people: set[str]) -> set[str]:
+    """Classes with a teacher enrolled who is in the files (readable or not)."""
     teachers = roster.people.keys() | unreadable_people
-    taught = {
+    return {
         class_id
         for (class_id, person_id), e in roster.enrollments.items()
         if e.role == "teacher" and person_id in teachers
     }
-    scoped = Roster(
-        schools={sid: s for sid, s in roster.schools.items() if sid in in_scope},
-        people=people,
-        classes=classes,
-        enrollments=enrollments,
-        guardianships={(a, b) for a, b in roster.guardianships if a in people and b in people},
-        unreadable_people=unreadable_people,
-        unreadable_classes=unreadable_classes,
-        unreadable_schools=held_schools,
-        unreadable_enrollments=roster.unreadable_enrollments,
-        empty_files=roster.empty_files,
-        unsent=roster.unsent,
-        unsent_kinds=roster.unsent_kinds,
-        taught=taught,
-        ignored_headers=roster.ignored_headers,
-        files=roster.files,
-    )
-    return scoped, findings, dropped

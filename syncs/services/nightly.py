@@ -49,6 +49,27 @@ def sync_configs_dispatch(*, now: datetime | None = None) -> list[int]:
     found waiting), however many configs there are.
     """
     now = now or timezone.now()
+    due = _due_nights(now)
+    if not due:
+        return []
+    served = set(
+        SyncRun.objects.filter(
+            config_id__in=[config.pk for config, _night in due],
+            scheduled_for__in={night for _config, night in due},
+        ).values_list("config_id", "scheduled_for")
+    )
+    queued = []
+    for config, night in due:
+        if (config.pk, night) in served:
+            continue
+        run_id = _queue_night(config, night)
+        if run_id is not None:
+            queued.append(run_id)
+    return queued
+
+
+def _due_nights(now: datetime) -> list[tuple[SyncConfig, date]]:
+    """Each scheduled config whose start minute has come, with the night it is due for."""
     due: list[tuple[SyncConfig, date]] = []
     for config in scheduled_configs().order_by("pk"):
         try:
@@ -64,47 +85,39 @@ def sync_configs_dispatch(*, now: datetime | None = None) -> list[int]:
             continue
         if night is not None:
             due.append((config, night))
-    if not due:
-        return []
+    return due
 
-    served = set(
-        SyncRun.objects.filter(
-            config_id__in=[config.pk for config, _night in due],
-            scheduled_for__in={night for _config, night in due},
-        ).values_list("config_id", "scheduled_for")
-    )
-    queued = []
-    for config, night in due:
-        if (config.pk, night) in served:
-            continue
-        try:
-            run, created = sync_run_request(
-                config=config, trigger=Trigger.SCHEDULED, scheduled_for=night
-            )
-        except Exception:  # noqa: BLE001 - the next tick tries again
-            logger.exception(
-                "Sync config %s: the run of the night of %s was not queued", config.pk, night
-            )
-            continue
-        if created:
-            queued.append(run.pk)
-            logger.info(
-                "Sync config %s: queued scheduled run %s for the night of %s",
-                config.pk,
-                run.pk,
-                night,
-            )
-        elif run.scheduled_for != night:
-            logger.info(
-                "Sync config %s: the night of %s waits for run %s (%s, %s); "
-                "the next tick tries again",
-                config.pk,
-                night,
-                run.pk,
-                run.trigger,
-                run.status,
-            )
-    return queued
+
+def _queue_night(config: SyncConfig, night: date) -> int | None:
+    """Queue the scheduled run of `config` for `night`; its id, or None when none was
+    queued (another run is waiting, or queueing failed: the next tick tries again)."""
+    try:
+        run, created = sync_run_request(
+            config=config, trigger=Trigger.SCHEDULED, scheduled_for=night
+        )
+    except Exception:  # noqa: BLE001 - the next tick tries again
+        logger.exception(
+            "Sync config %s: the run of the night of %s was not queued", config.pk, night
+        )
+        return None
+    if created:
+        logger.info(
+            "Sync config %s: queued scheduled run %s for the night of %s",
+            config.pk,
+            run.pk,
+            night,
+        )
+        return run.pk
+    if run.scheduled_for != night:
+        logger.info(
+            "Sync config %s: the night of %s waits for run %s (%s, %s); the next tick tries again",
+            config.pk,
+            night,
+            run.pk,
+            run.trigger,
+            run.status,
+        )
+    return None
 
 
 def _cannot_schedule(config: SyncConfig, now: datetime, exc: Exception) -> None:
