@@ -140,6 +140,13 @@ class SyncConfig(models.Model):
                 fields=["organization", "name"], name="syncs_syncconfig_unique_name"
             )
         ]
+        # Support staff act through these (syncs.access); district admins through their
+        # Membership. view_/change_syncconfig stay Django's own.
+        permissions = [
+            ("run_sync", "Can queue a sync or dry run, or upload files to sync"),
+            ("test_connection", "Can test a sync config's connection"),
+            ("manage_credentials", "Can set a sync config's source and credentials"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.organization} · {self.name}"
@@ -241,6 +248,7 @@ class SyncRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["config", "-created_at"])]
+        permissions = [("approve_archives", "Can approve a run's blocked archives (rule T5)")]
         constraints = [
             # One queued or running run per config: a second request gets this one
             # (syncs.services.queue). The database enforces it, so racing requests

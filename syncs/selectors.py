@@ -25,6 +25,16 @@ ISSUE_COLUMNS = {
 }
 
 
+def run_issue_queryset(run: SyncRun) -> QuerySet[Issue]:
+    """The issues a run found, each annotated with `is_new` (absent from the previous
+    applied run) and `first_seen_at`. Every surface lists a run's issues through this."""
+    from django.db.models import BooleanField, F, Value
+
+    return run.issues.annotate(
+        is_new=Value(False, output_field=BooleanField()), first_seen_at=F("run__created_at")
+    )
+
+
 def issue_rows(issues: QuerySet[Issue]) -> QuerySet:
     """Issue tuples in ISSUE_COLUMNS order, oldest first."""
     return issues.order_by("id").values_list(*ISSUE_COLUMNS.values())
