@@ -1,7 +1,13 @@
 """Platform identities: who logs in, and the devices messages reach them on."""
 
+from __future__ import annotations
+
+from datetime import timedelta
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
+from knox.models import AbstractAuthToken, AuthTokenManager
 
 
 class User(AbstractUser):
@@ -106,3 +112,42 @@ class NormalizedDevice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.raw!r} → {self.value or '(unusable)'}"
+
+
+class ApiTokenManager(AuthTokenManager):
+    def issue(
+        self, *, user: User, name: str = "", read_only: bool = False, ttl: timedelta | None = None
+    ) -> tuple[ApiToken, str]:
+        """A new token for `user`, expiring after `ttl` (default REST_KNOX TOKEN_TTL).
+        Returns (the row, the token): the token is never stored, so show it now. The
+        user's expired tokens go at the same time."""
+        self.filter(user=user, expiry__lt=timezone.now()).delete()
+        if ttl is None:
+            return self.create(user=user, name=name, read_only=read_only)
+        return self.create(user=user, expiry=ttl, name=name, read_only=read_only)
+
+
+class ApiToken(AbstractAuthToken):
+    """A REST API token (django-rest-knox, swapped in by KNOX_TOKEN_MODEL).
+
+    Only a hash of the token is stored; the token itself is shown once, when it is made
+    (`manage.py create_api_token`, the admin or `POST /api/v1/auth/login/`). Every token
+    expires. A read-only token makes its holder read-only, whatever they may do otherwise.
+    """
+
+    name = models.CharField(
+        max_length=100, blank=True, help_text="What the token is for, e.g. 'SIS dashboard'."
+    )
+    read_only = models.BooleanField(
+        default=False, help_text="Only reads: every change through this token is refused."
+    )
+
+    objects = ApiTokenManager()
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        label = self.name or "API token"
+        return f"{label} ({self.token_key}…) · {self.user}"
