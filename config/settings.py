@@ -6,6 +6,7 @@ Production differs only through environment variables (DATABASE_URL, REDIS_URL, 
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -97,9 +98,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
+    "rest_framework",
+    "knox",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "rostering",
     "syncs",
+    "api",
     "devtools",
 ]
 
@@ -246,4 +253,59 @@ ROLLCALL = {
     "QUEUED_STALE_SECONDS": env.float("ROLLCALL_QUEUED_STALE_SECONDS", default=4 * 3600),
     # The pre-flight check runs this many hours before each config's window opens.
     "PREFLIGHT_HOURS_BEFORE": env.float("ROLLCALL_PREFLIGHT_HOURS_BEFORE", default=3),
+}
+
+# The REST API (api/, DESIGN §7). Bearer tokens first: an anonymous request then gets
+# 401 with `WWW-Authenticate: Bearer` (DRF answers 403 when the first authenticator
+# names no scheme). Session authentication, CSRF enforced, serves the pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasReach"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles count in the default cache: shared by the processes of one machine
+    # (files), or of every machine with REDIS_URL. Rates are "N/second|minute|hour|day".
+    "DEFAULT_THROTTLE_RATES": {
+        # queueing runs and approving archives, per user
+        "triggers": env.str("ROLLCALL_API_RATE_TRIGGERS", default="30/hour"),
+        "uploads": env.str("ROLLCALL_API_RATE_UPLOADS", default="20/hour"),
+        # CSV downloads, per user
+        "downloads": env.str("ROLLCALL_API_RATE_DOWNLOADS", default="120/hour"),
+        # failed POST /api/v1/auth/login/, per client address
+        "login_failures": env.str("ROLLCALL_API_RATE_LOGIN_FAILURES", default="10/hour"),
+    },
+    # Proxies in front of gunicorn, so throttles see the client's address.
+    "NUM_PROXIES": env.int("ROLLCALL_NUM_PROXIES", default=0) or None,
+}
+# Hashed, expiring API tokens (django-rest-knox), with a name and a read-only flag.
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Bearer",
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(days=env.int("ROLLCALL_API_TOKEN_DAYS", default=90)),
+    # No write per request (SQLite has one writer): a token lasts its TTL, then expires.
+    "AUTO_REFRESH": False,
+    # Recognisable in logs and by secret scanners.
+    "TOKEN_PREFIX": "rollcall_",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Rollcall API",
+    "DESCRIPTION": "Roster syncs: organizations, sync configs, runs, their issues and "
+    "planned archives. Errors are JSON: {code, message, details}.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from local static files (drf-spectacular-sidecar): no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from config import health
 
@@ -11,4 +11,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("api/", include("api.urls")),
 ]
+
+# Paths under /api/ answer errors as JSON (api.errors); the rest as Django does.
+handler404 = "api.errors.page_not_found"
+handler500 = "api.errors.server_error"

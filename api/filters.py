@@ -1,0 +1,46 @@
+"""Query filters (django-filter): documented in the schema by drf-spectacular."""
+
+from __future__ import annotations
+
+import django_filters
+
+from syncs.models import Issue, PlannedArchive, RunStatus, Severity, SyncRun
+
+
+class SyncRunFilter(django_filters.FilterSet):
+    config = django_filters.NumberFilter(field_name="config_id", help_text="A sync config's id.")
+    status = django_filters.ChoiceFilter(choices=RunStatus.choices)
+    created_since = django_filters.IsoDateTimeFilter(
+        field_name="created_at",
+        lookup_expr="gte",
+        help_text="ISO 8601 date-time: runs created at or after it.",
+    )
+
+    class Meta:
+        model = SyncRun
+        fields = ["config", "status", "created_since"]
+
+
+class IssueFilter(django_filters.FilterSet):
+    school = django_filters.CharFilter(
+        field_name="school_sis_id", help_text="A school's SIS ID, exactly (0123 is not 123)."
+    )
+    code = django_filters.CharFilter(help_text="An issue code, e.g. student_dob.")
+    severity = django_filters.ChoiceFilter(choices=Severity.choices)
+    new = django_filters.BooleanFilter(
+        field_name="is_new",
+        help_text="Only issues new (true) or not new (false) since the previous applied run.",
+    )
+
+    class Meta:
+        model = Issue
+        fields = ["school", "code", "severity", "new"]
+
+
+class PlannedArchiveFilter(django_filters.FilterSet):
+    kind = django_filters.CharFilter(help_text="students, teachers, parents, classes, ...")
+    school = django_filters.CharFilter(field_name="school_sis_id", help_text="A school's SIS ID.")
+
+    class Meta:
+        model = PlannedArchive
+        fields = ["kind", "school"]

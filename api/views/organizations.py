@@ -1,0 +1,119 @@
+"""Organizations the caller can see, and each one's sync tab in one response."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.viewsets import ReadOnlyModelViewSet
+
+from api import selectors
+from api.schema import READ_ERRORS
+from api.serializers import (
+    OrganizationSerializer,
+    SyncTabSerializer,
+    api_url,
+    school_issue_links,
+)
+from api.views.base import reach_of
+from rostering.models import Organization
+from syncs import access
+
+_stamp = serializers.DateTimeField().to_representation
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Organizations you can see", responses={200: OrganizationSerializer, **READ_ERRORS}
+    ),
+    retrieve=extend_schema(
+        summary="An organization", responses={200: OrganizationSerializer, **READ_ERRORS}
+    ),
+)
+class OrganizationViewSet(ReadOnlyModelViewSet):
+    queryset = Organization.objects.none()
+    serializer_class = OrganizationSerializer
+    lookup_value_converter = "int"
+
+    def get_queryset(self):
+        return access.organizations(reach_of(self.request)).order_by("name", "pk")
+
+    @extend_schema(
+        summary="The sync tab: every config and school of the organization in one response",
+        description="Per config: the last finished run, the active run (with its progress) "
+        "and the next scheduled start. Per school (a school admin sees only theirs): the "
+        "status, errors and alerts by code of the latest real run that reported on it, "
+        "its last successful sync, and links to its issues (JSON and CSV). A fixed number "
+        "of queries, however many schools.",
+        responses={200: SyncTabSerializer, **READ_ERRORS},
+    )
+    @action(detail=True, url_path="sync-tab", filter_backends=[], pagination_class=None)
+    def sync_tab(self, request, pk=None):
+        organization = self.get_object()
+        tab = selectors.sync_tab(
+            reach=reach_of(request), organization=organization, now=timezone.now()
+        )
+        return Response(render_sync_tab(request, tab))
+
+
+def render_sync_tab(request, tab: selectors.SyncTab) -> dict:
+    """The sync tab as JSON (the shape SyncTabSerializer documents)."""
+    return {
+        "organization": OrganizationSerializer(tab.organization, context={"request": request}).data,
+        "configs": [_config(request, row) for row in tab.configs],
+        "schools": [_school(request, row) for row in tab.schools],
+    }
+
+
+def _config(request, row: selectors.ConfigRow) -> dict:
+    last, active = row.last_run, row.active_run
+    return {
+        "id": row.config.pk,
+        "name": row.config.name,
+        "source_kind": row.config.source_kind,
+        "enabled": row.config.enabled,
+        "url": api_url(request, "syncconfig-detail", pk=row.config.pk),
+        "last_run": None
+        if last is None
+        else {
+            "id": last.pk,
+            "status": last.status,
+            "failure_reason": last.failure_reason or None,
+            "dry_run": last.dry_run,
+            "finished_at": _stamp(last.finished_at),
+            "url": api_url(request, "syncrun-detail", pk=last.pk),
+        },
+        "next_run_at": _stamp(row.next_run_at),
+        "active_run": None
+        if active is None
+        else {
+            "id": active.pk,
+            "status": active.status,
+            "stage": active.stage,
+            "percent": active.percent,
+            "url": api_url(request, "syncrun-detail", pk=active.pk),
+        },
+    }
+
+
+def _school(request, row: selectors.SchoolRow) -> dict:
+    issues, issues_csv = (
+        school_issue_links(request, row.run_id, row.sis_id) if row.run_id else (None, None)
+    )
+    return {
+        "sis_id": row.sis_id,
+        "name": row.name,
+        "status": row.status,
+        "run": row.run_id,
+        "last_success_at": _stamp(row.last_success_at),
+        "errors": row.errors,
+        "alerts": row.alerts,
+        "new_errors": row.new_errors,
+        "new_alerts": row.new_alerts,
+        "errors_by_code": row.errors_by_code,
+        "alerts_by_code": row.alerts_by_code,
+        "issues_url": issues,
+        "issues_csv_url": issues_csv,
+    }
