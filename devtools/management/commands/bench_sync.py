@@ -4,6 +4,8 @@ For each database (SQLite, and PostgreSQL when reachable; or only DATABASE_URL w
 and each size, it resets a dedicated bench database, then times in separate processes:
 the floor (csv parse + COPY), a first full sync, a no-change re-sync, a dry run of the
 next night's files (1% of people changed, 1% added, 1% removed) and that churn re-sync.
+Then, at the largest size, the API under load (devtools.apiload): gunicorn with 2
+workers, 50 polling clients for 60 s, and a sync running meanwhile.
 Prints a table and writes a JSON file so two runs can be compared.
 """
 
@@ -21,7 +23,7 @@ import environ
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from devtools import bench
+from devtools import apiload, bench
 from devtools.churn import make_churn
 from devtools.generator import generate_district
 
@@ -48,8 +50,17 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--out", default="bench-results", help="Folder for the JSON file.")
         parser.add_argument("--databases", help="sqlite,postgres (default: both, or DATABASE_URL).")
+        parser.add_argument(
+            "--api-seconds",
+            type=int,
+            default=60,
+            help="How long the API load runs at the largest size (0: no API load).",
+        )
+        parser.add_argument("--api-users", type=int, default=50, help="Polling API clients.")
         # Internal: one measured step in a fresh process.
-        parser.add_argument("--step", choices=["floor", "sync", "dry"], help="(internal)")
+        parser.add_argument(
+            "--step", choices=["floor", "sync", "dry", "api-setup"], help="(internal)"
+        )
         parser.add_argument("--path", help="(internal)")
 
     def handle(self, *args, **opts):
@@ -99,8 +110,13 @@ class Command(BaseCommand):
                         f"   {scenario:11} {figures['wall_s']:8.2f} s  {figures['status']}"
                         f"  {figures['queries']} queries  {figures['peak_rss_mb']} MB"
                     )
+                if size == max(sizes) and opts["api_seconds"] > 0:
+                    result["api"] = self._api_load(env, name, [base, churn], work, opts)
                 report["results"].append(result)
         report["targets"] = targets(report["results"])
+        for r in report["results"]:
+            if "api" in r:
+                report["targets"] += apiload.targets(r["database"], r["api"])
         out = Path(opts["out"])
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -179,9 +195,36 @@ class Command(BaseCommand):
             raise CommandError(f"bench step {step} failed:\n{done.stderr[-3000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
+    def _api_load(self, env: dict, name: str, files: list[Path], work: Path, opts) -> dict:
+        done = subprocess.run(
+            [sys.executable, "manage.py", "bench_sync", "--step", "api-setup", "--path", "-"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise CommandError(f"API load set-up failed:\n{done.stderr[-3000:]}")
+        setup = json.loads(done.stdout.strip().splitlines()[-1])
+        self.stdout.write(
+            f"   api load   {opts['api_users']} clients for {opts['api_seconds']} s ..."
+        )
+        figures = apiload.measure(
+            env=env,
+            files=files,
+            seconds=opts["api_seconds"],
+            users=opts["api_users"],
+            out=work / f"api-{name}",
+            setup=setup,
+        )
+        self.stdout.write(apiload.render(name, figures))
+        return figures
+
     # -- one measured step (fresh process) ------------------------------------------
 
     def _step(self, step: str, path: Path) -> None:
+        if step == "api-setup":
+            self.stdout.write(json.dumps(apiload.prepare()))
+            return
         if step == "floor":
             figures = bench.floor(path)
         else:
