@@ -9,7 +9,7 @@ from syncs.findings import Finding
 from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncRun
 from syncs.pipeline.bulk import BulkWriter
 from syncs.pipeline.plan import Plan
-from syncs.pipeline.snapshot import Mirror
+from syncs.pipeline.snapshot import Mirror, PersonRow
 from syncs.records import (
     MAX_ID,
     PERSON_KIND_BY_ROLE,
@@ -144,30 +144,52 @@ def store_issues(run: SyncRun, findings: list[Finding]) -> None:
 
 
 def store_planned_archives(run: SyncRun, plan: Plan, mirror: Mirror) -> None:
+    """Every record the plan archives, with a name and a school a person can review
+    (rule T5): enrollments as "Student in Class" at the class's school, guardian links as
+    "Parent → Student" at the student's first school."""
     rows = []
     by_pk = {row.pk: (sid, row) for sid, row in mirror.people.items()}
     for pk in plan.people.archive:
         sid, row = by_pk[pk]
-        name = _cut(f"{row.given_name} {row.family_name}".strip(), 512)
         school = row.schools[0] if row.schools else ""
-        rows.append((run.pk, PERSON_KIND_BY_ROLE[row.role], pk, _cut(sid, 255), name, school))
+        rows.append(
+            (run.pk, PERSON_KIND_BY_ROLE[row.role], pk, _cut(sid, 255), _person_name(row), school)
+        )
     classes = {row.pk: (sid, row) for sid, row in mirror.classes.items()}
     for pk in plan.classes.archive:
         sid, class_row = classes[pk]
         rows.append(
             (run.pk, "classes", pk, _cut(sid, 255), _cut(class_row.name, 512), class_row.school)
         )
-    for kind, links, archive in (
-        ("enrollments", mirror.enrollments, plan.enrollments.archive),
-        ("guardianships", mirror.guardianships, plan.guardianships.archive),
-    ):
-        if archive:
-            wanted = set(archive)
-            rows += [
-                (run.pk, kind, row.pk, link_key(left, right), "", "")
-                for (left, right), row in links.items()
-                if row.pk in wanted
-            ]
+    if plan.enrollments.archive:
+        wanted = set(plan.enrollments.archive)
+        for (class_sid, person_sid), link in mirror.enrollments.items():
+            if link.pk in wanted:
+                person = mirror.people.get(person_sid)
+                section = mirror.classes.get(class_sid)
+                who = _person_name(person) if person else person_sid
+                where = (section.name if section else "") or class_sid
+                name = f"{who} in {where}"
+                school = section.school if section else ""
+                key = link_key(class_sid, person_sid)
+                rows.append((run.pk, "enrollments", link.pk, key, _cut(name, 512), school))
+    if plan.guardianships.archive:
+        wanted = set(plan.guardianships.archive)
+        for (parent_sid, student_sid), link in mirror.guardianships.items():
+            if link.pk in wanted:
+                parent = mirror.people.get(parent_sid)
+                student = mirror.people.get(student_sid)
+                name = (
+                    f"{_person_name(parent) if parent else parent_sid} → "
+                    f"{_person_name(student) if student else student_sid}"
+                )
+                school = student.schools[0] if student and student.schools else ""
+                key = link_key(parent_sid, student_sid)
+                rows.append((run.pk, "guardianships", link.pk, key, _cut(name, 512), school))
     BulkWriter().insert(
         PlannedArchive, ["run", "kind", "record_id", "source_id", "name", "school_sis_id"], rows
     )
+
+
+def _person_name(row: PersonRow) -> str:
+    return _cut(f"{row.given_name} {row.family_name}".strip(), 512)
