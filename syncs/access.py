@@ -54,6 +54,9 @@ DISTRICT_ADMIN_ACTIONS = frozenset({Action.RUN, Action.APPROVE, Action.CHANGE_CO
 DISTRICT_ADMIN_CONFIG_FIELDS = frozenset(
     {"deletion_threshold", "window_start", "window_end", "enabled"}
 )
+# ... and support staff with change_syncconfig but not manage_credentials: a district
+# admin's fields, plus the config's name and time zone.
+STAFF_CONFIG_FIELDS = DISTRICT_ADMIN_CONFIG_FIELDS | {"name", "time_zone"}
 # Staff need one of these to see any organization's syncs at all.
 STAFF_VIEW_PERMISSIONS = ("syncs.view_syncconfig", "syncs.view_syncrun")
 
@@ -121,15 +124,23 @@ def allowed(r: Reach, action: Action, org_id: int) -> bool:
     if r.read_only or r.anonymous:
         return False
     if r.staff_all:
-        return STAFF_PERMISSIONS[action] in r.staff_perms  # a superuser holds them all
+        return staff_allowed(r, action)
     return org_id in r.district_orgs and action in DISTRICT_ADMIN_ACTIONS
+
+
+def staff_allowed(r: Reach, action: Action) -> bool:
+    """Support staff's answer, the same in every organization: what the admin (staff only)
+    asks before any object is chosen, for its actions, pages and read-only fields."""
+    if r.read_only or not r.staff_all:
+        return False
+    return STAFF_PERMISSIONS[action] in r.staff_perms  # a superuser holds them all
 
 
 def config_fields_allowed(r: Reach, org_id: int, fields: set[str]) -> bool:
     """A config change touches only fields the caller may change."""
     if not allowed(r, Action.CHANGE_CONFIG, org_id):
         return False
-    if fields <= DISTRICT_ADMIN_CONFIG_FIELDS:
+    if fields <= (STAFF_CONFIG_FIELDS if r.staff_all else DISTRICT_ADMIN_CONFIG_FIELDS):
         return True
     return allowed(r, Action.MANAGE_CREDENTIALS, org_id)
 

@@ -6,7 +6,11 @@ from django.db.models import OuterRef, Subquery
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django_q import admin as queue_admin
+from django_q.models import Failure, Success
 
+from syncs import access
+from syncs.access import Action
 from syncs.admin_upload import UploadAdminMixin
 from syncs.clients.sshkeys import load_private_key
 from syncs.errors import SyncFailure
@@ -18,6 +22,13 @@ from syncs.services import (
     sync_run_approve_archives,
     sync_run_request,
 )
+
+
+def _may(request, action: Action) -> bool:
+    """Every admin permission beyond Django's add/change/delete/view, asked of
+    syncs.access (the one permission model): the admin is staff only, so it is staff's
+    rule, the same in every organization."""
+    return access.staff_allowed(access.reach(request.user), action)
 
 
 def _table(header, rows):
@@ -92,7 +103,8 @@ class SyncConfigAdminForm(forms.ModelForm):
     )
 
     # No Meta: SyncConfigAdmin supplies the model and its fields, so a field added to
-    # SyncConfig shows up without being listed twice.
+    # SyncConfig shows up without being listed twice. Only for callers who may manage
+    # credentials: everyone else gets a form without the secrets (SyncConfigAdmin).
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -145,6 +157,66 @@ class SyncConfigAdmin(UploadAdminMixin, admin.ModelAdmin):
     readonly_fields = ("preflight_checked_at", "preflight_ok", "preflight_message")
     actions = ["run_now", "dry_run_now", "test_connection"]
 
+    # Who may do what (syncs.access). Staff who may change a config but not manage its
+    # credentials change only access.STAFF_CONFIG_FIELDS; the source, its credentials and
+    # the school IDs are read-only for them, and the secrets are never on the page at all
+    # (not even read-only): "Credentials" says which are set.
+
+    def has_add_permission(self, request):
+        # A config is its source: adding one is managing credentials.
+        return super().has_add_permission(request) and _may(request, Action.MANAGE_CREDENTIALS)
+
+    def has_change_permission(self, request, obj=None):
+        return _may(request, Action.CHANGE_CONFIG)
+
+    def has_run_sync_permission(self, request, obj=None):
+        return _may(request, Action.RUN)
+
+    def has_test_connection_permission(self, request, obj=None):
+        return _may(request, Action.TEST_CONNECTION)
+
+    def _manages_credentials(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj) and _may(request, Action.MANAGE_CREDENTIALS)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if not self._manages_credentials(request, obj):
+            kwargs["form"] = forms.ModelForm  # no secret fields, no "remove" boxes
+        return super().get_form(request, obj, **kwargs)
+
+    def get_exclude(self, request, obj=None):
+        excluded = list(super().get_exclude(request, obj) or ())
+        if not self._manages_credentials(request, obj):
+            excluded += SyncConfigAdminForm.SECRETS
+        return excluded
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not self._manages_credentials(request, obj):
+            locked = [
+                f.name
+                for f in SyncConfig._meta.fields
+                if f.editable
+                and f.name not in access.STAFF_CONFIG_FIELDS
+                and f.name not in SyncConfigAdminForm.SECRETS
+            ]
+            fields = [*locked, "credentials", *fields]
+        return fields
+
+    @admin.display(description="Credentials")
+    def credentials(self, obj):
+        """Which secrets are stored, never what they are."""
+        return "; ".join(
+            f"{label}: {'set' if getattr(obj, name, '') else 'not set'}"
+            for name, label in SyncConfigAdminForm.SECRETS.items()
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_upload": self.has_run_sync_permission(request),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description="Pre-flight")
     def preflight(self, obj):
         if obj.preflight_ok is None:
@@ -192,15 +264,17 @@ class SyncConfigAdmin(UploadAdminMixin, admin.ModelAdmin):
                 text = format_html("{}: {} is already {}; not queued again.", config, link, status)
             self.message_user(request, text, messages.SUCCESS if created else messages.WARNING)
 
-    @admin.action(description="Check for new data (queue a sync now)")
+    @admin.action(description="Check for new data (queue a sync now)", permissions=["run_sync"])
     def run_now(self, request, queryset):
         self._run(request, queryset, dry_run=False)
 
-    @admin.action(description="Dry run (queue; apply nothing)")
+    @admin.action(description="Dry run (queue; apply nothing)", permissions=["run_sync"])
     def dry_run_now(self, request, queryset):
         self._run(request, queryset, dry_run=True)
 
-    @admin.action(description="Test connection (SFTP, Clever, OneRoster)")
+    @admin.action(
+        description="Test connection (SFTP, Clever, OneRoster)", permissions=["test_connection"]
+    )
     def test_connection(self, request, queryset):
         for config in queryset:
             report = sync_config_test_connection(config=config)
@@ -335,7 +409,10 @@ class SyncRunAdmin(ReadOnlyAdmin):
         url = reverse("admin:syncs_issue_changelist") + f"?run__id__exact={obj.pk}"
         return format_html('<a href="{}">{} issue(s)</a>', url, obj.issues.count())
 
-    @admin.action(description="Download the records it would archive (CSV)")
+    def has_approve_archives_permission(self, request, obj=None):
+        return _may(request, Action.APPROVE)
+
+    @admin.action(description="Download the records it would archive (CSV)", permissions=["view"])
     def download_planned_archives(self, request, queryset):
         rows = PlannedArchive.objects.filter(run__in=queryset).values_list(
             "kind", "source_id", "name", "school_sis_id"
@@ -346,7 +423,10 @@ class SyncRunAdmin(ReadOnlyAdmin):
         response["Content-Disposition"] = 'attachment; filename="planned-archives.csv"'
         return response
 
-    @admin.action(description="Approve the blocked archives of this run (once)")
+    @admin.action(
+        description="Approve the blocked archives of this run (once)",
+        permissions=["approve_archives"],
+    )
     def approve_archives(self, request, queryset):
         for run in queryset:
             try:
@@ -414,3 +494,25 @@ class PlannedArchiveAdmin(ReadOnlyAdmin):
     search_fields = ("source_id", "name", "school_sis_id")
     # "Run" is SyncRun.__str__, which names the config and its organization.
     list_select_related = ("run", "run__config", "run__config__organization")
+
+
+# django-q2's own admin offers "Resubmit selected tasks" to anyone who can see its task
+# lists, and on failed tasks it deletes them too: both are changes, so here it takes the
+# change permission on the task's model (superusers; support staff never hold it).
+@admin.action(description="Resubmit selected tasks to queue", permissions=["change"])
+def resubmit_task(modeladmin, request, queryset):
+    return queue_admin.resubmit_task(modeladmin, request, queryset)
+
+
+class SuccessAdmin(queue_admin.TaskAdmin):
+    actions = [resubmit_task]
+
+
+class FailureAdmin(queue_admin.FailAdmin):
+    actions = [resubmit_task]
+
+
+for _model, _model_admin in ((Success, SuccessAdmin), (Failure, FailureAdmin)):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, _model_admin)

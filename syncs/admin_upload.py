@@ -37,15 +37,22 @@ class UploadForm(forms.Form):
 
 
 class UploadAdminMixin:
-    """Adds /admin/syncs/syncconfig/<pk>/upload/ to SyncConfigAdmin."""
+    """Adds /admin/syncs/syncconfig/<pk>/upload/ to SyncConfigAdmin.
+
+    An upload queues a run, so the page (GET too) takes what "Check for new data" takes:
+    the admin's `has_run_sync_permission` (syncs.run_sync, asked of syncs.access). Without
+    it the answer is 403, before the config is even looked up.
+    """
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.upload_view)
         return [path("<int:pk>/upload/", view, name="syncs_syncconfig_upload"), *super().get_urls()]
 
     def upload_view(self, request, pk: int):
+        if not self.has_run_sync_permission(request):
+            raise PermissionDenied
         config = get_object_or_404(SyncConfig, pk=pk)
-        if not self.has_change_permission(request, config):
+        if not self.has_view_permission(request, config):
             raise PermissionDenied
         form = UploadForm(request.POST or None, request.FILES or None)
         too_big = int(request.META.get("CONTENT_LENGTH") or 0) > (
