@@ -27,6 +27,7 @@ test: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(PY) -m pytest
 
 # The inner loop, about 70 s on two cores (`make test` takes about 3 min): ruff, then

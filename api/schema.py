@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+)
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 
@@ -46,3 +49,35 @@ CSV_RESPONSE = {
         "prefixed with an apostrophe), streamed.",
     )
 }
+
+
+class StrictConfigPatchScheme(OpenApiSerializerExtension):
+    """A PATCH with a field that does not exist (or cannot be set) is refused, so the
+    schema says no other properties are allowed."""
+
+    target_class = "api.serializers.SyncConfigPatchSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["additionalProperties"] = False
+        return schema
+
+
+# DRF refuses NUL characters in every text field (ProhibitNullCharactersValidator).
+NO_NUL = "^[^\\u0000]*$"
+
+
+def text_without_nul(result, generator, request, public):
+    """POSTPROCESSING_HOOKS: request bodies' free text says it cannot hold NUL."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if not name.endswith("Request"):
+            continue
+        for prop in component.get("properties", {}).values():
+            _forbid_nul(prop)
+            _forbid_nul(prop.get("items", {}))
+    return result
+
+
+def _forbid_nul(prop: dict) -> None:
+    if prop.get("type") == "string" and not {"format", "pattern", "enum"} & set(prop):
+        prop["pattern"] = NO_NUL

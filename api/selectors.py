@@ -28,6 +28,19 @@ TAB_CONFIG_FIELDS = (
     "window_end",
     "time_zone",
 )
+# ... and of a run: not its diagnostics, counts or timings.
+TAB_RUN_FIELDS = (
+    "id",
+    "config_id",
+    "status",
+    "failure_reason",
+    "dry_run",
+    "stage",
+    "progress_done",
+    "progress_total",
+    "created_at",
+    "finished_at",
+)
 
 
 def next_run_at(config: SyncConfig, *, now: datetime) -> datetime | None:
@@ -95,13 +108,21 @@ def sync_tab(*, reach: access.Reach, organization: Organization, now: datetime) 
     """
     configs = _configs(reach, organization)
     run_ids = {c.last_run_id for c in configs} | {c.summary_run_id for c in configs}
-    runs = access.runs(reach).filter(pk__in=[pk for pk in run_ids if pk]).in_bulk()
+    runs = (
+        access.runs(reach)
+        .filter(pk__in=[pk for pk in run_ids if pk])
+        .only(*TAB_RUN_FIELDS)
+        .in_bulk()
+    )
     active = {
         run.config_id: run
-        for run in access.runs(reach).filter(
-            config_id__in=[c.pk for c in configs], status__in=ACTIVE
-        )
+        for run in access.runs(reach)
+        .filter(config_id__in=[c.pk for c in configs], status__in=ACTIVE)
+        .only(*TAB_RUN_FIELDS)
     }
+    by_id = {c.pk: c for c in configs}
+    for run in [*runs.values(), *active.values()]:
+        run.config = by_id[run.config_id]  # loaded above: no query per run
     config_rows = [
         ConfigRow(
             config=c,
@@ -143,7 +164,8 @@ def _schools(
     rows: dict[str, SchoolRow] = {}
     # Oldest first, so a school two configs report on shows the later run.
     for run in reported:
-        for summary in access.run_summaries(reach, run).only("sis_id", "name", "status"):
+        summaries = access.run_summaries(reach, run).order_by().only("sis_id", "name", "status")
+        for summary in summaries:
             rows[summary.sis_id] = SchoolRow(
                 sis_id=summary.sis_id, name=summary.name, status=summary.status, run_id=run.pk
             )

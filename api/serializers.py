@@ -8,11 +8,12 @@ response ever carries them, only whether each is set (`credentials`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import available_timezones
 
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -116,7 +117,7 @@ class SyncRunSerializer(serializers.ModelSerializer):
     def get_progress(self, obj: SyncRun) -> dict:
         return {"done": obj.progress_done, "total": obj.progress_total, "percent": obj.percent}
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field({"type": "string", "nullable": True})
     def get_failure_reason(self, obj: SyncRun) -> str | None:
         return obj.failure_reason or None
 
@@ -191,6 +192,7 @@ class UploadSerializer(serializers.Serializer):
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=False),
         allow_empty=False,
+        min_length=1,
         help_text="One zip of the roster files, or the CSV files themselves (repeat the field).",
     )
     dry_run = serializers.BooleanField(default=False)
@@ -269,6 +271,19 @@ class PlannedArchiveSerializer(serializers.ModelSerializer):
 
 @extend_schema_field(
     {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+        "description": "A wall-clock time in the config's time zone, HH:MM[:SS] (no offset).",
+        "example": "23:00",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A window bound: local time without an offset, which OpenAPI's `format: time`
+    (RFC 3339, offset required) would not describe."""
+
+
+@extend_schema_field(
+    {
         "type": "object",
         "description": "Whether each secret is set. The secrets themselves are write-only.",
         "properties": {name: {"type": "boolean"} for name in SECRET_FIELDS},
@@ -286,7 +301,31 @@ class CredentialFlagsField(serializers.Field):
         }
 
 
+class PercentField(serializers.DecimalField):
+    """A percentage as a JSON number, rounded to two decimals (rather than refused for
+    having more), 0-100."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            max_digits=5,
+            decimal_places=2,
+            min_value=Decimal("0"),
+            max_value=Decimal("100"),
+            coerce_to_string=False,
+            rounding=ROUND_HALF_UP,
+            **kwargs,
+        )
+
+    def validate_precision(self, value: Decimal) -> Decimal:
+        if not -1000 < value < 1000:  # before rounding, which needs it to fit
+            self.fail("max_value" if value > 0 else "min_value", max_value=100, min_value=0)
+        return value
+
+
 class SyncConfigSerializer(serializers.ModelSerializer):
+    deletion_threshold = PercentField(read_only=True)
+    window_start = LocalTimeField()
+    window_end = LocalTimeField()
     credentials = CredentialFlagsField()
     preflight = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
@@ -356,9 +395,42 @@ class SyncConfigSerializer(serializers.ModelSerializer):
         }
 
 
+class SchoolIdField(serializers.RegexField):
+    """A school ID as the SIS writes it: text, never a number (0123 is not 123)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(r"\S", max_length=255, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError(
+                'School IDs are text, exactly as the SIS writes them: "0123", not 123.'
+            )
+        return super().to_internal_value(data)
+
+
 class SyncConfigPatchSerializer(serializers.ModelSerializer):
     """The fields a PATCH may set (which of them the caller may set is syncs.access's
     `config_fields_allowed`). A secret set to "" removes it."""
+
+    deletion_threshold = PercentField(
+        required=False,
+        help_text="Most a run may archive, as a percentage of each kind's active records "
+        "(10-20 during the school year, 50-60 at back-to-school).",
+    )
+    window_start = LocalTimeField(required=False)
+    window_end = LocalTimeField(required=False)
+    time_zone = serializers.ChoiceField(
+        choices=sorted(available_timezones()),
+        required=False,
+        help_text="An IANA time zone name, e.g. America/Los_Angeles.",
+    )
+    school_ids = serializers.ListField(
+        child=SchoolIdField(),
+        required=False,
+        help_text="SIS school IDs exactly as the SIS writes them (text: 0123 is not 123); "
+        "empty means every school in the files.",
+    )
 
     class Meta:
         model = SyncConfig

@@ -308,4 +308,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Named, so another model's `status` choices never take (or rename) a run's.
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "syncs.models.RunStatus"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.text_without_nul",
+    ],
 }

@@ -80,10 +80,12 @@ def support_user(**fields) -> User:
 
 
 def threshold_district() -> District:
-    """Two schools; school 0456 has a class with a teacher, students and a guardian."""
+    """Two schools; school 0456 has a class with a teacher, students and a guardian.
+    Student s5 of school 0123 has no birth date (a `student_dob` error every run)."""
     d = small_district()
     d.student("s4", "0456", agentSourcedIds="p3")
     d.enroll("c2", "s4", "student", "0456")
+    d.student("s5", "0123", dob="", given="Dana", family="Nodob")
     return d
 
 
@@ -116,6 +118,8 @@ def world(db, org, config, sync) -> World:
     d.enrollments = [e for e in d.enrollments if e["classSourcedId"] != "c2"]
     blocked = sync(d, threshold=10)
     assert blocked.failure_reason == "threshold", blocked.message
+    # An issue of the school that left, so school scoping has something to hide.
+    IssueFactory(run=blocked, school_sis_id="0456", severity="alert", code="unsupported_phone")
 
     other_org = OrganizationFactory(slug="other")
     other_config = SyncConfigFactory(organization=other_org)
