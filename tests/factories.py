@@ -11,6 +11,7 @@ import factory
 from factory.django import DjangoModelFactory, Password
 
 from accounts.models import (
+    ApiToken,
     ContactDevice,
     DeviceKind,
     Membership,
@@ -135,6 +136,20 @@ class MembershipFactory(DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     role = MembershipRole.DISTRICT_ADMIN
     school = None
+
+
+class ApiTokenFactory(DjangoModelFactory):
+    """A REST API token (its secret is not kept: use ApiToken.objects.issue to get one)."""
+
+    class Meta:
+        model = ApiToken
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"token {n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return model_class.objects.issue(**kwargs)[0]
 
 
 class NormalizedDeviceFactory(DjangoModelFactory):
