@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 # What the mirror's columns hold (rostering.models, accounts.models); a test keeps these
 # equal to the models' max_length. IDs longer than MAX_ID cannot be stored, so such a
@@ -171,3 +171,20 @@ class Roster:
     # Kinds the files could not send at all (their columns were absent): "guardianships",
     # "parents". None of those the mirror holds is archived.
     unsent_kinds: set[str] = field(default_factory=set)
+    # The district's own name in the files (a OneRoster district org, the Clever district);
+    # "" when the files do not say (Clever CSV). Names an organization still named after
+    # its slug.
+    district_name: str = ""
+    # Data rows read per required file (or records per collection): diagnostics, so a
+    # file far smaller than the last applied run's shows as a likely cause (rule T4).
+    file_rows: dict[str, int] = field(default_factory=dict)
+    # `unknown_reference` findings (syncs.findings.Finding, which imports this module)
+    # about people, held back until scope knows whether their owner is synced: a
+    # reference made by someone outside the schools in scope, or in a run that fails
+    # `schools_not_found`, is not an issue.
+    references: list[Any] = field(default_factory=list)
+    # Set by scope: schools in the files that are not among the config's school IDs.
+    out_of_scope_schools: set[str] = field(default_factory=set)
+    # The role of people in `unreadable_people`, where it is known (their file says it,
+    # or scope held them with their school), so a skipped count can name their kind.
+    unreadable_roles: dict[str, str] = field(default_factory=dict)

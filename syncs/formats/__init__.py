@@ -17,7 +17,7 @@ from importlib import import_module
 from pathlib import Path
 
 from syncs.errors import SyncFailure
-from syncs.findings import Finding
+from syncs.findings import Finding, IssueCode
 from syncs.formats.csvfiles import Advance, find_files, header_key, no_progress
 from syncs.formats.limits import fit_to_columns
 from syncs.records import Roster
@@ -97,4 +97,12 @@ def parse(
     parser: Parser = import_module(PARSERS[name]).parse
     roster, findings = parser(folder, advance=advance)
     roster.format = name
+    # A person's reference to someone not in the files is judged by scope, which knows
+    # whether that person is synced at all (Roster.references).
+    roster.references = [f for f in findings if _is_reference(f)]
+    findings = [f for f in findings if not _is_reference(f)]
     return roster, findings + fit_to_columns(roster)
+
+
+def _is_reference(f: Finding) -> bool:
+    return f.code == IssueCode.UNKNOWN_REFERENCE and f.kind == "person" and bool(f.source_id)

@@ -134,10 +134,18 @@ class _Parser(RosterParser):
                     self.invalid_row(_page(name), n, "is not a Clever object")
 
     def _empty(self, collection: str, kind: str, count: int) -> None:
+        self.roster.file_rows.setdefault(f"Clever {collection}", count)
         if count == 0:
             self.roster.empty_files.setdefault(kind, f"Clever {collection}")
 
     # -- collections ---------------------------------------------------------------
+
+    def district(self) -> None:
+        """The district's name: a token reads one district (the first named one wins)."""
+        for _where, obj in self.items("districts"):
+            if name := _text(obj.get("name")):
+                self.roster.district_name = name
+                return
 
     def terms(self) -> dict[str, str]:
         return {
@@ -336,6 +344,7 @@ def parse(folder: Path, advance: Advance = no_progress) -> tuple[Roster, list[Fi
     rows (its total is the CSV files' lines, 0 for pages).
     """
     p = _Parser(folder, read_index(folder))
+    p.district()
     p.schools()
     p.users()
     p.sections(p.terms())

@@ -103,10 +103,17 @@ class _Parser(CsvParser):
     def note_empty(self, table: Table, kind: str | None) -> None:
         """Record a required file with a header and no rows (a guard input) and any
         headers that matched nothing (diagnostics)."""
+        self.roster.file_rows[table.spec.name] = table.rows_read
         if kind and table.rows_read == 0 and table.rows_bad == 0:
             self.roster.empty_files.setdefault(kind, table.spec.name)
         if table.header.ignored:
             self.roster.ignored_headers[table.spec.name] = table.header.ignored
+
+    def unreadable(self, source_id: str, role: str) -> None:
+        """A person whose row could not be read: held (rule Q), and of the role their file
+        lists, so a skipped count can name their kind."""
+        self.roster.unreadable_people.add(source_id)
+        self.roster.unreadable_roles.setdefault(source_id, role)
 
     # -- files -------------------------------------------------------------------
 
@@ -132,8 +139,7 @@ class _Parser(CsvParser):
 
     def staff(self, spec: FileSpec, id_column: str, email_column: str, role: str) -> None:
         """teachers.csv or staff.csv: one row per person and school."""
-        unreadable = self.roster.unreadable_people
-        t = self.table(spec, lambda key: unreadable.add(key[0]))
+        t = self.table(spec, lambda key: self.unreadable(key[0], role))
         r = t.required_col
         sid, school, email = r(id_column), r("School_id"), t.col(email_column)
         given, family = r("First_name"), r("Last_name")
@@ -172,8 +178,7 @@ class _Parser(CsvParser):
 
     def students(self) -> None:
         """Students, and the contact each row carries."""
-        unreadable = self.roster.unreadable_people
-        t = self.table(STUDENTS, lambda key: unreadable.add(key[0]))
+        t = self.table(STUDENTS, lambda key: self.unreadable(key[0], "student"))
         c, r = t.col, t.required_col
         sid, school, given, family = (
             r("Student_id"),

@@ -119,6 +119,7 @@ class _Parser(CsvParser):
             self.roster.unsent[(table.spec.name, "*")] = fields
 
     def note_empty(self, table: Table, kind: str) -> None:
+        self.roster.file_rows[table.spec.name] = table.rows_read
         if table.rows_read == 0 and table.rows_bad == 0:
             self.roster.empty_files[kind] = table.spec.name
         if table.header.ignored:
@@ -134,7 +135,10 @@ class _Parser(CsvParser):
         for line, cells in t.rows():
             if status is not None and cells[status].strip().lower() in DELETED:
                 continue
-            if cells[typ].strip().lower() != "school":
+            org_type = cells[typ].strip().lower()
+            if org_type == "district" and not self.roster.district_name:
+                self.roster.district_name = cells[name].strip()
+            if org_type != "school":
                 continue
             school_id = cells[sid].strip()
             if not school_id:
@@ -189,9 +193,8 @@ class _Parser(CsvParser):
     def users(self, dobs: dict[str, str]) -> dict[str, list[str]]:
         """Read people; return each person's raw agentSourcedIds for linking."""
         # One pass over users.csv: its body is the hot path, kept in one function (issue #11).
-        unreadable = self.roster.unreadable_people
         spec = USERS if self.version == "1.1" else USERS_12
-        t = self.table(spec, lambda key: unreadable.add(key[0]))
+        t = self.table(spec, lambda key: self.unreadable_user(key[0]))
         c, r = t.col, t.required_col
         sid, given, family, email = r("sourcedId"), r("givenName"), r("familyName"), c("email")
         # 1.1 only: in 1.2 a user's role and orgs come from roles.csv.
@@ -259,6 +262,13 @@ class _Parser(CsvParser):
         self.note_empty(t, "people")
         self.note_unsent(t)
         return agent_ids
+
+    def unreadable_user(self, source_id: str) -> None:
+        """A users.csv row that could not be read: held (rule Q). In 1.2 roles.csv still
+        says who they are, so a skipped count can name their kind."""
+        self.roster.unreadable_people.add(source_id)
+        if source_id in self.user_roles:
+            self.roster.unreadable_roles.setdefault(source_id, self.user_roles[source_id][0])
 
     def roles(self) -> None:
         """1.2: each user's role and orgs. A primary role wins over secondary ones; among

@@ -132,8 +132,10 @@ class _Parser(RosterParser):
             for item in items:
                 position += 1
                 yield position, item
-        if position == 0 and name in EMPTY_KIND:
-            self.roster.empty_files[EMPTY_KIND[name]] = name
+        if name in EMPTY_KIND:
+            self.roster.file_rows[name] = position
+            if position == 0:
+                self.roster.empty_files[EMPTY_KIND[name]] = name
 
     def deleted(self, record: dict) -> bool:
         return _text(record.get("status")).lower() in DELETED
@@ -172,7 +174,12 @@ class _Parser(RosterParser):
             if not isinstance(org, dict):
                 self.no_id(ORGS, line, "sourcedId")
                 continue
-            if self.deleted(org) or _text(org.get("type")).lower() != "school":
+            if self.deleted(org):
+                continue
+            org_type = _text(org.get("type")).lower()
+            if org_type == "district" and not self.roster.district_name:
+                self.roster.district_name = _text(org.get("name"))
+            if org_type != "school":
                 continue
             school_id = _text(org.get("sourcedId"))
             if school_id:

@@ -33,6 +33,7 @@ class KindPlan:
     archive: list[int] = field(default_factory=list)  # pks
     unchanged: int = 0
     held: int = 0  # present but quarantined: neither changed nor archived (rule Q)
+    held_new: int = 0  # present, quarantined and not in the mirror: not created (rule Q)
 
 
 @dataclass
@@ -54,12 +55,21 @@ class Plan:
     active: dict[str, int] = field(default_factory=dict)
     planned_archives: dict[str, int] = field(default_factory=dict)
 
-    # Unchanged and held people per threshold kind (people span three kinds).
+    # Unchanged and held people per threshold kind (people span three kinds); held new
+    # people are those rule Q kept from being created.
     people_unchanged: Counter = field(default_factory=Counter)
     people_held: Counter = field(default_factory=Counter)
+    people_held_new: Counter = field(default_factory=Counter)
+    # People present in the source whose rows could not be read, of no known role, and
+    # not in the mirror: skipped like the quarantined, but of no kind to count them under.
+    unreadable_unknown: int = 0
 
     def counts(self, mirror: Mirror) -> dict[str, dict[str, int]]:
-        """Created/updated/unarchived/archived/unchanged/quarantined per threshold kind."""
+        """Created/updated/unarchived/archived/unchanged/quarantined per threshold kind.
+
+        Quarantined counts every record of the kind that is in the source but was held
+        (rule Q): existing ones kept as they were and new ones not created, so the counts
+        add up to the records a run skipped (`skipped_records`)."""
         out: dict[str, Counter[str]] = {k: Counter() for k in COUNT_KINDS}
         role_of = {row.pk: row.role for row in mirror.people.values()}
         for rec in self.people.create:
@@ -72,7 +82,7 @@ class Plan:
             out[PERSON_KIND_BY_ROLE[role_of[pk]]]["archived"] += 1
         for kind in COUNT_KINDS:
             out[kind]["unchanged"] += self.people_unchanged[kind]
-            out[kind]["quarantined"] += self.people_held[kind]
+            out[kind]["quarantined"] += self.people_held[kind] + self.people_held_new[kind]
         for kind, plan in (
             ("classes", self.classes),
             ("enrollments", self.enrollments),
@@ -84,12 +94,28 @@ class Plan:
                 unarchived=len(plan.unarchive),
                 archived=len(plan.archive),
                 unchanged=plan.unchanged,
-                quarantined=plan.held,
+                quarantined=plan.held + plan.held_new,
             )
         return {kind: {key: out[kind][key] for key in COUNT_KEYS} for kind in COUNT_KINDS}
 
+    def skipped(self, mirror: Mirror) -> dict[str, int]:
+        """The people and classes this run skipped (rule Q), per kind, with `unreadable`
+        for rows of no known role and `total`: what "N records skipped" counts."""
+        counts = self.counts(mirror)
+        out = {kind: counts[kind]["quarantined"] for kind in SKIPPED_KINDS}
+        out["unreadable"] = self.unreadable_unknown
+        out["total"] = sum(out.values())
+        return out
+
 
 COUNT_KEYS = ("created", "updated", "unarchived", "archived", "unchanged", "quarantined")
+# The records a skipped count is of: people and classes (their links follow them).
+SKIPPED_KINDS = ("students", "teachers", "parents", "classes")
+
+
+def skipped_records(counts: Mapping[str, Mapping[str, int]]) -> int:
+    """People and classes a run skipped (rule Q), from its counts."""
+    return sum(counts.get(kind, {}).get("quarantined", 0) for kind in SKIPPED_KINDS)
 
 
 def _person_fields(rec: PersonRecord, dob: date | None) -> tuple:
@@ -176,6 +202,9 @@ def _plan_people(
             if row is not None:
                 plan.people.held += 1
                 plan.people_held[PERSON_KIND_BY_ROLE[row.role]] += 1
+            else:
+                plan.people.held_new += 1
+                plan.people_held_new[rec.kind] += 1
             continue
         plan.account_holders.add(sid)
         if row is None:
@@ -192,12 +221,20 @@ def _plan_people(
 def _hold_unreadable_people(
     plan: Plan, roster: Roster, mirror: Mirror, unreadable_people: set[str]
 ) -> None:
-    """Active people whose rows could not be read at all are held as they are."""
+    """Active people whose rows could not be read at all are held as they are; new ones
+    are not created (counted by role where it is known)."""
     for sid in unreadable_people - roster.people.keys():
         row = mirror.people.get(sid)
         if row is not None and not row.archived:
             plan.people.held += 1
             plan.people_held[PERSON_KIND_BY_ROLE[row.role]] += 1
+        elif row is None:
+            role = roster.unreadable_roles.get(sid)
+            if role in PERSON_KIND_BY_ROLE:
+                plan.people.held_new += 1
+                plan.people_held_new[PERSON_KIND_BY_ROLE[role]] += 1
+            else:
+                plan.unreadable_unknown += 1
 
 
 def _archive_people(plan: Plan, mirror: Mirror, present_people: set[str]) -> set[str]:
@@ -222,6 +259,7 @@ def _plan_classes(
         class_row = mirror.classes.get(sid)
         if sid in held_classes:
             plan.classes.held += class_row is not None
+            plan.classes.held_new += class_row is None
             continue
         if class_row is None:
             plan.classes.create.append(klass)
@@ -231,6 +269,12 @@ def _plan_classes(
                 plan.classes.unarchive.add(class_row.pk)
         else:
             plan.classes.unchanged += 1
+    for sid in unreadable_classes - roster.classes.keys():
+        class_row = mirror.classes.get(sid)
+        if class_row is None:
+            plan.classes.held_new += 1
+        elif not class_row.archived:
+            plan.classes.held += 1
     present_classes = roster.classes.keys() | unreadable_classes
     for sid, class_row in mirror.classes.items():
         if not class_row.archived and sid not in present_classes:
@@ -289,9 +333,8 @@ def _plan_devices(
                 plan.device_owner_if_blocked[device] = holder
 
 
-def _threshold_inputs(plan: Plan, mirror: Mirror, archived_people: set[str]) -> None:
-    """Threshold inputs (T2): per kind, the active records this config manages, and the
-    archives planned."""
+def active_counts(mirror: Mirror) -> dict[str, int]:
+    """The active records this config manages, per count kind (T2)."""
     active: Counter[str] = Counter()
     for row in mirror.people.values():
         if not row.archived:
@@ -302,7 +345,13 @@ def _threshold_inputs(plan: Plan, mirror: Mirror, archived_people: set[str]) -> 
         ("guardianships", mirror.guardianships),
     ):
         active[kind] = sum(1 for r in rows.values() if not r.archived)
-    plan.active = {k: active[k] for k in COUNT_KINDS}
+    return {k: active[k] for k in COUNT_KINDS}
+
+
+def _threshold_inputs(plan: Plan, mirror: Mirror, archived_people: set[str]) -> None:
+    """Threshold inputs (T2): per kind, the active records this config manages, and the
+    archives planned."""
+    plan.active = active_counts(mirror)
     planned = Counter(PERSON_KIND_BY_ROLE[mirror.people[sid].role] for sid in archived_people)
     planned["classes"] = len(plan.classes.archive)
     planned["enrollments"] = len(plan.enrollments.archive)
@@ -325,6 +374,7 @@ def _plan_links(
         row = rows.get(key)
         if is_held(key):
             kplan.held += row is not None
+            kplan.held_new += row is None
             continue
         if row is None:
             kplan.create.append(rec)
@@ -341,3 +391,69 @@ def _plan_links(
             kplan.held += 1
         else:
             kplan.archive.append(row.pk)
+
+
+# ---------------------------------------------------------------- what explains a plan (T4)
+
+
+def school_facts(plan: Plan, mirror: Mirror, roster: Roster) -> dict[str, dict[str, Any]]:
+    """Per SIS school with planned archives of people or classes: its name, whether the
+    files still list it (or list it outside the config's school IDs), and its active
+    records and planned archives per kind. A person counts at their first school, as on
+    the planned-archive list."""
+    planned: dict[str, Counter[str]] = {}
+    by_pk = {row.pk: row for row in mirror.people.values()}
+    for pk in plan.people.archive:
+        row = by_pk[pk]
+        school = row.schools[0] if row.schools else ""
+        planned.setdefault(school, Counter())[PERSON_KIND_BY_ROLE[row.role]] += 1
+    classes = {row.pk: row for row in mirror.classes.values()}
+    for pk in plan.classes.archive:
+        planned.setdefault(classes[pk].school, Counter())["classes"] += 1
+    active: dict[str, Counter[str]] = {school: Counter() for school in planned}
+    for row in mirror.people.values():
+        school = row.schools[0] if row.schools else ""
+        if not row.archived and school in active:
+            active[school][PERSON_KIND_BY_ROLE[row.role]] += 1
+    for class_row in mirror.classes.values():
+        if not class_row.archived and class_row.school in active:
+            active[class_row.school]["classes"] += 1
+    return {
+        school: {
+            "name": mirror.schools.get(school, (0, ""))[1],
+            "in_files": school in roster.schools or school in roster.out_of_scope_schools,
+            "out_of_scope": school in roster.out_of_scope_schools,
+            "active": dict(sorted(active[school].items())),
+            "planned": dict(sorted(kinds.items())),
+        }
+        for school, kinds in sorted(planned.items())
+    }
+
+
+def leading_zero_ids(plan: Plan, mirror: Mirror, examples: int = 3) -> dict[str, dict[str, Any]]:
+    """Per kind, records planned for archive that the same run creates again under an ID
+    differing only by leading zeros (`012345` archived, `12345` created): a spreadsheet
+    that dropped the zeros, not people who left."""
+    created: dict[str, dict[str, str]] = {}
+    for rec in plan.people.create:
+        created.setdefault(rec.kind, {})[rec.source_id.lstrip("0")] = rec.source_id
+    for klass in plan.classes.create:
+        created.setdefault("classes", {})[klass.source_id.lstrip("0")] = klass.source_id
+    archived_people, archived_classes = set(plan.people.archive), set(plan.classes.archive)
+    archived: list[tuple[str, str]] = [
+        (PERSON_KIND_BY_ROLE[row.role], sid)
+        for sid, row in mirror.people.items()
+        if row.pk in archived_people
+    ]
+    archived += [
+        ("classes", sid) for sid, row in mirror.classes.items() if row.pk in archived_classes
+    ]
+    pairs: dict[str, list[tuple[str, str]]] = {}
+    for kind, old in sorted(archived):
+        new = created.get(kind, {}).get(old.lstrip("0"))
+        if new is not None and new != old:
+            pairs.setdefault(kind, []).append((old, new))
+    return {
+        kind: {"count": len(found), "examples": [list(p) for p in found[:examples]]}
+        for kind, found in pairs.items()
+    }

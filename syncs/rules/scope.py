@@ -59,7 +59,9 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
 
     People get their schools from their own orgs, the classes they are enrolled in and,
     for parents, their students. Records left with no school in scope are dropped; a
-    reference to a record that is not in the source at all becomes an alert.
+    reference to a record that is not in the source at all becomes an alert, when the
+    record making it is synced. References into a file that has no data rows at all are
+    one alert for the file, not one per row: the empty file is the problem.
     """
     check_schools_found(wanted, roster)
     in_scope = set(wanted) if wanted else set(roster.schools)
@@ -76,10 +78,19 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
     )
     # Schools are derived through held schools too, so whoever is in one is held.
     schools_of = _schools_of_people(roster, classes, in_scope | held_schools, unreadable_classes)
-    people = _people(roster, schools_of, held_schools, unreadable_people, dropped)
+    unreadable_roles = dict(roster.unreadable_roles)
+    people = _people(roster, schools_of, held_schools, unreadable_people, unreadable_roles, dropped)
     enrollments = _enrollments(
-        roster, classes, people, unreadable_classes, unreadable_people, findings, dropped
+        roster,
+        classes,
+        people,
+        unreadable_classes,
+        unreadable_people,
+        findings,
+        dropped,
+        everywhere=not wanted,
     )
+    findings += _references(roster, people)
     scoped = Roster(
         schools={sid: s for sid, s in roster.schools.items() if sid in in_scope},
         people=people,
@@ -96,6 +107,11 @@ def scope(roster: Roster, wanted: list[str]) -> tuple[Roster, list[Finding], dic
         taught=_taught(roster, unreadable_people),
         ignored_headers=roster.ignored_headers,
         files=roster.files,
+        format=roster.format,
+        district_name=roster.district_name,
+        file_rows=roster.file_rows,
+        out_of_scope_schools=set(roster.schools) - in_scope,
+        unreadable_roles=unreadable_roles,
     )
     return scoped, findings, dropped
 
@@ -110,13 +126,19 @@ def _classes(
     dropped: dict[str, int],
 ) -> dict[str, ClassRecord]:
     """Classes of the schools in scope; those of a held school are held (added to
-    `unreadable_classes`), and one naming a school not in the files is an alert."""
+    `unreadable_classes`), and one naming a school not in the files is an alert (one for
+    the whole file when the schools' file has no data rows)."""
     classes = {}
+    schools_file = roster.empty_files.get("schools", "")
+    into_empty: list[ClassRecord] = []
     for cid, c in roster.classes.items():
         if c.school_id in held_schools:
             unreadable_classes.add(cid)
         elif c.school_id in in_scope:
             classes[cid] = c
+        elif c.school_id not in roster.schools and not wanted and schools_file:
+            into_empty.append(c)
+            dropped["classes"] += 1
         elif c.school_id not in roster.schools and not wanted:
             findings.append(
                 Finding(
@@ -135,7 +157,28 @@ def _classes(
             dropped["classes"] += 1
         else:
             dropped["classes"] += 1
+    if into_empty:
+        file = next((c.where.file for c in into_empty if c.where.file), "")
+        findings.append(
+            _into_empty_file(
+                len(into_empty), "classes", file, "schoolSourcedId", "schools", schools_file
+            )
+        )
     return classes
+
+
+def _into_empty_file(
+    count: int, records: str, file: str, column: str, what: str, empty_file: str
+) -> Finding:
+    """One alert for every row of `file` that names a record of an empty file."""
+    return Finding(
+        code=IssueCode.UNKNOWN_REFERENCE,
+        kind="file",
+        field=column,
+        file=file,
+        message=f"{file or 'The files'}: {count} {records} name {what}, but {empty_file} has "
+        "no data rows; they were skipped.",
+    )
 
 
 def _schools_of_people(
@@ -171,14 +214,16 @@ def _people(
     schools_of: dict[str, list[str]],
     held_schools: set[str],
     unreadable_people: set[str],
+    unreadable_roles: dict[str, str],
     dropped: dict[str, int],
 ) -> dict[str, PersonRecord]:
     """People with a school in scope, given those schools; anyone in a held school is
-    held (added to `unreadable_people`)."""
+    held (added to `unreadable_people`, their role kept in `unreadable_roles`)."""
     people = {}
     for pid, p in roster.people.items():
         if held_schools and not held_schools.isdisjoint(schools_of[pid]):
             unreadable_people.add(pid)
+            unreadable_roles[pid] = p.role
         elif schools_of[pid]:
             p.school_ids = tuple(schools_of[pid])
             people[pid] = p
@@ -195,10 +240,16 @@ def _enrollments(
     unreadable_people: set[str],
     findings: list[Finding],
     dropped: dict[str, int],
+    *,
+    everywhere: bool,
 ) -> dict[tuple[str, str], EnrollmentRecord]:
-    """Enrollments whose class and person are both kept; one naming a class or user not
-    in the files at all is an alert."""
+    """Enrollments whose class and person are both kept. One naming a class or user not
+    in the files at all is an alert when its other end is synced (or every school is);
+    when the file it points into has no data rows, the file gets one alert instead."""
     enrollments = {}
+    people_file = roster.empty_files.get("people", "")
+    classes_file = roster.empty_files.get("classes", "")
+    into_empty: dict[str, list[EnrollmentRecord]] = {"people": [], "classes": []}
     for key, e in roster.enrollments.items():
         class_id, person_id = key
         if class_id in classes and person_id in people:
@@ -207,7 +258,17 @@ def _enrollments(
         dropped["enrollments"] += 1
         known_class = class_id in roster.classes or class_id in unreadable_classes
         known_person = person_id in roster.people or person_id in unreadable_people
-        if not (known_class and known_person):
+        if known_class and known_person:
+            continue
+        if not known_person and people_file:
+            into_empty["people"].append(e)
+            continue
+        if not known_class and classes_file:
+            into_empty["classes"].append(e)
+            continue
+        # The end the files do have must be synced for its reference to be an issue.
+        synced = everywhere or (class_id in classes if known_class else person_id in people)
+        if synced:
             what = f"class {class_id}" if not known_class else f"user {person_id}"
             findings.append(
                 Finding(
@@ -218,12 +279,52 @@ def _enrollments(
                     value=class_id if not known_class else person_id,
                     file=e.where.file,
                     line=e.where.line,
-                    school_id=classes[class_id].school_id if class_id in classes else "",
+                    school_id=_school_of(class_id, person_id, classes, people),
                     message=f"{e.where.file} line {e.where.line} enrolls into {what}, "
                     "which is not in the files; the enrollment was skipped.",
                 )
             )
+    for kind, (column, what, empty_file) in {
+        "people": ("userSourcedId", "users", people_file),
+        "classes": ("classSourcedId", "classes", classes_file),
+    }.items():
+        if into_empty[kind]:
+            findings.append(
+                _into_empty_file(
+                    len(into_empty[kind]),
+                    "enrollments",
+                    next((e.file for e in into_empty[kind] if e.file), ""),
+                    column,
+                    what,
+                    empty_file,
+                )
+            )
     return enrollments
+
+
+def _school_of(
+    class_id: str,
+    person_id: str,
+    classes: dict[str, ClassRecord],
+    people: dict[str, PersonRecord],
+) -> str:
+    """The school an enrollment's issue is shown under: its class's, else its person's."""
+    if class_id in classes:
+        return classes[class_id].school_id
+    person = people.get(person_id)
+    return person.school_ids[0] if person is not None and person.school_ids else ""
+
+
+def _references(roster: Roster, people: dict[str, PersonRecord]) -> list[Finding]:
+    """The parsers' references to people not in the files, for the people who are synced,
+    placed at their first school in scope."""
+    found = []
+    for f in roster.references:
+        owner = people.get(f.source_id)
+        if owner is not None:
+            f.school_id = owner.school_ids[0] if owner.school_ids else ""
+            found.append(f)
+    return found
 
 
 def _taught(roster: Roster, unreadable_people: set[str]) -> set[str]:

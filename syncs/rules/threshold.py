@@ -4,14 +4,22 @@ T1 the threshold is a percentage per config. T2 for each kind a run may archive 
 floor(threshold% × active records of that kind the config manages): 501 students at 10%
 allows 50. T3 if any kind would exceed it the run fails `threshold`, still applies creates
 and updates, and archives nothing. T4 diagnostics say per kind active / planned / allowed
-and the likely causes.
+and the likely causes, ranked by how many of the planned archives each explains.
+
+Also the guard's other check: a required file with a header and no data rows, while the
+mirror holds active records that depend on it, fails `invalid_files`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
+
+from syncs.errors import SyncFailure
+from syncs.findings import IssueCode
 
 
 def allowed_archives(active: int, threshold: Decimal) -> int:
@@ -53,39 +61,379 @@ def check_threshold(
     ]
 
 
-def likely_causes(
-    *,
-    empty_files: dict[str, str],
-    missing_schools: list[str],
-    leading_zero_pairs: list[tuple[str, str]],
-    ignored_headers: dict[str, list[str]],
-    archives_by_school: dict[str, int],
-    active_by_school: dict[str, int],
-) -> list[str]:
-    """Plain-language reasons a run may want to archive too much (T4)."""
-    causes = []
+def check_empty_files(empty_files: Mapping[str, str], active: Mapping[str, int]) -> None:
+    """Fail `invalid_files` when a required file has headers only while the mirror has
+    active records of its kind: a broken export, not a district that emptied overnight.
+
+    `empty_files` maps a kind (people, classes, enrollments, schools) to its file;
+    `active` the threshold kinds to the active records the config manages.
+    """
+    people = active.get("students", 0) + active.get("teachers", 0) + active.get("parents", 0)
+    depending = {
+        "people": people,
+        "classes": active.get("classes", 0),
+        "enrollments": active.get("enrollments", 0),
+        "schools": sum(active.values()),
+    }
     for kind, name in sorted(empty_files.items()):
+        if depending.get(kind, 0):
+            raise SyncFailure(
+                "invalid_files",
+                f"{name} has a header row but no data rows, while {depending[kind]} active "
+                f"records depend on it. Nothing was changed; check the SIS export.",
+                {
+                    "file": name,
+                    "kind": kind,
+                    "active": depending[kind],
+                    "active_by_kind": dict(active),
+                },
+            )
+
+
+# Where each kind is read from, per format (syncs.formats.PARSERS), for messages.
+KIND_FILES: dict[str, dict[str, str]] = {
+    "oneroster_1_1_csv": {
+        "students": "users.csv",
+        "teachers": "users.csv",
+        "parents": "users.csv",
+        "classes": "classes.csv",
+        "enrollments": "enrollments.csv",
+        "guardianships": "users.csv",
+    },
+    "clever_csv": {
+        "students": "students.csv",
+        "teachers": "teachers.csv",
+        "parents": "students.csv",
+        "classes": "sections.csv",
+        "enrollments": "enrollments.csv",
+        "guardianships": "students.csv",
+    },
+    "clever_api_json": {
+        "students": "the Clever users",
+        "teachers": "the Clever users",
+        "parents": "the Clever users",
+        "classes": "the Clever sections",
+        "enrollments": "the Clever sections",
+        "guardianships": "the Clever users",
+    },
+    "oneroster_json": {
+        "students": "the OneRoster users",
+        "teachers": "the OneRoster users",
+        "parents": "the OneRoster users",
+        "classes": "the OneRoster classes",
+        "enrollments": "the OneRoster enrollments",
+        "guardianships": "the OneRoster users",
+    },
+}
+KIND_FILES["oneroster_1_2_csv"] = KIND_FILES["oneroster_1_1_csv"]
+# The kinds a school holds directly (links follow their class or person).
+SCHOOL_KINDS = ("students", "teachers", "parents", "classes")
+# A file is "nearly empty" below this share of the rows the last applied run read...
+SHRUNK_BELOW = 0.5
+# ...and a kind has "dropped" when the files hold this much less of it than then.
+DROPPED_BY = 0.1
+
+
+def kind_file(fmt: str, kind: str) -> str:
+    """The file (or collection) a kind is read from, in a format; "the files" if unknown."""
+    return KIND_FILES.get(fmt, {}).get(kind, "the files")
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One likely cause of a threshold failure (T4): what it is, in words, how many of
+    the planned archives it accounts for (`weight`, which ranks causes), and the figures
+    behind it."""
+
+    code: str
+    text: str
+    weight: int = 0
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "text": self.text, "weight": self.weight, **self.evidence}
+
+
+def _school_label(sis_id: str, name: str) -> str:
+    return f"School {sis_id} ({name})" if name and name != sis_id else f"School {sis_id}"
+
+
+def _count(n: int, kind: str) -> str:
+    """'912 students', '1 student' (kinds are plural nouns)."""
+    singular = kind.removesuffix("es" if kind.endswith("sses") else "s")
+    return f"{n:,} {kind if n != 1 else singular}"
+
+
+def _series(parts: list[str]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _school_causes(schools: Mapping[str, Mapping[str, Any]], fmt: str) -> list[Cause]:
+    """Schools that left the files, left the sync's scope, or whose records of a kind
+    are all (or mostly) missing while the school itself is still listed."""
+    causes = []
+    for sis_id, facts in sorted(schools.items()):
+        if not sis_id:
+            continue
+        name = facts.get("name", "")
+        active: Mapping[str, int] = facts.get("active", {})
+        planned: Mapping[str, int] = facts.get("planned", {})
+        total = sum(planned.get(k, 0) for k in SCHOOL_KINDS)
+        label = _school_label(sis_id, name)
+        evidence = {"school": sis_id, "name": name, "planned": dict(planned)}
+        if facts.get("out_of_scope"):
+            causes.append(
+                Cause(
+                    "school_out_of_scope",
+                    f"{label} is in the files but not among this sync's school IDs, so its "
+                    f"{_series([_count(planned[k], k) for k in SCHOOL_KINDS if planned.get(k)])} "
+                    "would be archived.",
+                    total,
+                    evidence,
+                )
+            )
+        elif not facts.get("in_files", True):
+            causes.append(
+                Cause(
+                    "school_missing",
+                    f"{label} has active records here but is missing from the files: its "
+                    f"{_series([_count(planned[k], k) for k in SCHOOL_KINDS if planned.get(k)])} "
+                    "would be archived.",
+                    total,
+                    evidence,
+                )
+            )
+        else:
+            causes += _records_missing(label, evidence, active, planned, fmt)
+    return causes
+
+
+def _records_missing(
+    label: str,
+    evidence: dict[str, Any],
+    active: Mapping[str, int],
+    planned: Mapping[str, int],
+    fmt: str,
+) -> list[Cause]:
+    """A school still in the files whose records of some kind are all, or mostly, gone
+    from them (its students left out of users.csv, say)."""
+    gone = [k for k in SCHOOL_KINDS if active.get(k) and planned.get(k, 0) >= active[k]]
+    most = [
+        k
+        for k in SCHOOL_KINDS
+        if k not in gone and active.get(k, 0) >= 10 and planned.get(k, 0) * 2 >= active[k]
+    ]
+    causes = []
+    if gone:
+        said = [
+            f"none of its {_count(active[k], 'active ' + k)} "
+            f"{'is' if active[k] == 1 else 'are'} in {kind_file(fmt, k)}"
+            for k in gone
+        ]
         causes.append(
-            f"{name} has a header row but no data rows, so every {kind} record looks gone."
+            Cause(
+                "school_records_missing",
+                f"{label} is still in the files, but {_series(said)}.",
+                sum(planned[k] for k in gone),
+                {**evidence, "kinds": gone, "active": {k: active[k] for k in gone}},
+            )
         )
-    for sis_id in missing_schools:
-        causes.append(f"School {sis_id} has active records here but is missing from the files.")
-    for ours, theirs in leading_zero_pairs:
+    if most:
+        said = [
+            f"{planned[k]:,} of its {_count(active[k], 'active ' + k)} are missing from "
+            f"{kind_file(fmt, k)}"
+            for k in most
+        ]
         causes.append(
-            f"School ID {ours} here and {theirs} in the files differ only by leading zeros "
-            "(a spreadsheet may have dropped them)."
-        )
-    for name, headers in sorted(ignored_headers.items()):
-        shown = ", ".join(f"`{h}`" for h in headers[:5])
-        causes.append(f"{name}: header(s) not recognized and ignored: {shown}.")
-    for sis_id, n in sorted(archives_by_school.items()):
-        active = active_by_school.get(sis_id, 0)
-        if active and n == active:
-            causes.append(f"Every active record of school {sis_id} would be archived.")
-    if not causes:
-        causes.append(
-            "No file problem was found: this may be a real change (for example students "
-            "leaving at the end of the year). Review the records it would archive, then "
-            "raise the threshold or approve this run's archives once."
+            Cause(
+                "school_records_dropped",
+                f"{label} is still in the files, but {_series(said)}.",
+                sum(planned[k] for k in most),
+                {**evidence, "kinds": most, "active": {k: active[k] for k in most}},
+            )
         )
     return causes
+
+
+def rank_causes(
+    *,
+    fmt: str = "",
+    schools: Mapping[str, Mapping[str, Any]] | None = None,
+    empty_files: Mapping[str, str] | None = None,
+    active: Mapping[str, int] | None = None,
+    leading_zero_pairs: list[tuple[str, str]] | None = None,
+    leading_zero_ids: Mapping[str, Mapping[str, Any]] | None = None,
+    ignored_headers: Mapping[str, list[str]] | None = None,
+    header_issues: Mapping[str, int] | None = None,
+    file_rows: Mapping[str, int] | None = None,
+    previous_file_rows: Mapping[str, int] | None = None,
+    present: Mapping[str, int] | None = None,
+    previous_present: Mapping[str, int] | None = None,
+    archives_by_school: Mapping[str, int] | None = None,
+    active_by_school: Mapping[str, int] | None = None,
+    missing_schools: list[str] | None = None,
+    fallback: bool = True,
+) -> list[Cause]:
+    """The likely causes of a run wanting to archive too much (T4), most archives
+    explained first. Every argument is plain data a run records (see
+    syncs.services.stages.guard_plan) or a later reader has (the previous applied run).
+
+    `schools`: per SIS school ID with planned archives, {"name", "in_files",
+    "out_of_scope", "active": {kind: n}, "planned": {kind: n}}. `leading_zero_ids`: per
+    kind, {"count", "examples": [[archived ID, created ID], ...]}. `present`: records of
+    each kind in the files; `previous_*`: the same of the last applied run.
+    `archives_by_school`, `active_by_school` and `missing_schools` are the older,
+    kind-less form of `schools`. With `fallback`, a list that explains no archive ends
+    with the possibility that the change is real.
+    """
+    causes: list[Cause] = []
+    active = active or {}
+    for kind, name in sorted((empty_files or {}).items()):
+        weight = sum(active.get(k, 0) for k in _KINDS_OF.get(kind, (kind,)))
+        causes.append(
+            Cause(
+                "empty_file",
+                f"{name} has a header row but no data rows, so every {kind} record looks gone.",
+                weight,
+                {"file": name, "kind": kind},
+            )
+        )
+    causes += _shrunk_files(file_rows or {}, previous_file_rows or {})
+    causes += _school_causes(schools or {}, fmt)
+    for sis_id in missing_schools or ():
+        causes.append(
+            Cause(
+                "school_missing",
+                f"School {sis_id} has active records here but is missing from the files.",
+                (archives_by_school or {}).get(sis_id, 0),
+                {"school": sis_id},
+            )
+        )
+    for ours, theirs in leading_zero_pairs or ():
+        causes.append(
+            Cause(
+                "leading_zero_school",
+                f"School ID {ours} here and {theirs} in the files differ only by leading zeros "
+                "(a spreadsheet may have dropped them).",
+                (schools or {}).get(ours, {}).get("planned", {}).get("students", 0)
+                or (archives_by_school or {}).get(ours, 0),
+                {"school": ours, "in_files": theirs},
+            )
+        )
+    for kind, found in sorted((leading_zero_ids or {}).items()):
+        examples = [tuple(pair) for pair in found.get("examples", [])][:3]
+        shown = ", ".join(f"{old} → {new}" for old, new in examples)
+        causes.append(
+            Cause(
+                "leading_zero_ids",
+                f"{_count(found['count'], kind)} would be archived and created again under "
+                f"the same ID without its leading zeros ({shown}): a spreadsheet may have "
+                "dropped them.",
+                found["count"],
+                {"kind": kind, "count": found["count"], "examples": [list(e) for e in examples]},
+            )
+        )
+    causes += _drops(present or {}, previous_present or {})
+    for sis_id, n in sorted((archives_by_school or {}).items()):
+        school_active = (active_by_school or {}).get(sis_id, 0)
+        if school_active and n == school_active:
+            causes.append(
+                Cause(
+                    "school_emptied",
+                    f"Every active record of school {sis_id} would be archived.",
+                    n,
+                    {"school": sis_id},
+                )
+            )
+    for name, headers in sorted((ignored_headers or {}).items()):
+        shown = ", ".join(f"`{h}`" for h in headers[:5])
+        causes.append(
+            Cause(
+                "ignored_headers",
+                f"{name}: header(s) not recognized and ignored: {shown}.",
+                0,
+                {"file": name, "headers": list(headers)},
+            )
+        )
+    causes += _header_alerts(header_issues or {})
+    if fallback and not any(c.weight for c in causes):
+        causes.append(
+            Cause(
+                "real_change",
+                "No sign of a broken export: nothing is missing from the files that would "
+                "explain it, so this may be a real change (for example students leaving at "
+                "the end of the year). Review the records it would archive, then approve "
+                "this run's archives once or raise the threshold.",
+            )
+        )
+    # Stable: among equal weights, the order above (file problems first) stands.
+    return sorted(causes, key=lambda c: -c.weight)
+
+
+# Which threshold kinds depend on each kind of empty file.
+_KINDS_OF = {
+    "people": ("students", "teachers", "parents"),
+    "schools": ("students", "teachers", "parents", "classes", "enrollments"),
+}
+
+
+def _header_alerts(issues: Mapping[str, int]) -> list[Cause]:
+    """Header alerts the run raised: a column missing or matched only after repair."""
+    found = {
+        str(code): issues[code]
+        for code in (IssueCode.COLUMN_MISSING, IssueCode.HEADER_REPAIRED)
+        if issues.get(code)
+    }
+    if not found:
+        return []
+    alerts = _series([f"{n} {code} alert{'s' if n != 1 else ''}" for code, n in found.items()])
+    return [
+        Cause(
+            "header_alerts",
+            f"Some headers were missing or needed repair ({alerts}): check the export's "
+            "header rows.",
+            0,
+            found,
+        )
+    ]
+
+
+def _shrunk_files(rows: Mapping[str, int], before: Mapping[str, int]) -> list[Cause]:
+    causes = []
+    for name, n in sorted(rows.items()):
+        then = before.get(name, 0)
+        if then >= 20 and n < then * SHRUNK_BELOW:
+            causes.append(
+                Cause(
+                    "file_shrunk",
+                    f"{name} has {n:,} data row{'s' if n != 1 else ''}; the last applied run "
+                    f"read {then:,}.",
+                    then - n,
+                    {"file": name, "rows": n, "previous_rows": then},
+                )
+            )
+    return causes
+
+
+def _drops(present: Mapping[str, int], before: Mapping[str, int]) -> list[Cause]:
+    causes = []
+    for kind in ("students", "teachers", "parents", "classes", "enrollments"):
+        now, then = present.get(kind, 0), before.get(kind, 0)
+        if then and then - now >= max(1, then * DROPPED_BY):
+            causes.append(
+                Cause(
+                    "drop",
+                    f"{kind.capitalize()} in the files: {now:,}; the last applied run had "
+                    f"{then:,} ({round(100 * (then - now) / then)}% fewer).",
+                    then - now,
+                    {"kind": kind, "present": now, "previous": then},
+                )
+            )
+    return causes
+
+
+def likely_causes(**facts: Any) -> list[str]:
+    """The causes of `rank_causes`, as the sentences diagnostics list (T4)."""
+    return [c.text for c in rank_causes(**facts)]

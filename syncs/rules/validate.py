@@ -204,7 +204,10 @@ def validate_class(c: ClassRecord, roster: Roster, out: Validated) -> None:
             )
         )
         out.class_errors.add(c.source_id)
-    if c.source_id not in roster.taught:
+    if c.source_id not in roster.taught and no_teachers_sent(roster):
+        # One error for the whole file says it (see validate).
+        out.class_errors.add(c.source_id)
+    elif c.source_id not in roster.taught:
         out.findings.append(
             finding(
                 IssueCode.CLASS_NO_TEACHER,
@@ -214,6 +217,27 @@ def validate_class(c: ClassRecord, roster: Roster, out: Validated) -> None:
         out.class_errors.add(c.source_id)
 
 
+def no_teachers_sent(roster: Roster) -> bool:
+    """A people's file has no data rows and no class has a teacher: the classes' missing
+    teachers are that file's doing, not each class's."""
+    return "people" in roster.empty_files and not roster.taught
+
+
+def _untaught_for_want_of_people(roster: Roster) -> Finding:
+    """One error for every class left without a teacher because the people's file has
+    no data rows: the classes are held, and the empty file is what to fix."""
+    untaught = roster.classes.keys() - roster.taught
+    people_file = roster.empty_files["people"]
+    classes_file = next(iter(roster.classes.values())).where.file
+    return Finding(
+        code=IssueCode.CLASS_NO_TEACHER,
+        kind="file",
+        file=classes_file,
+        message=f"{classes_file}: none of its {len(untaught)} classes has a teacher, because "
+        f"{people_file} has no data rows; the classes were skipped.",
+    )
+
+
 def validate(roster: Roster, today: date, normalized: Normalized | None = None) -> Validated:
     out = Validated()
     norm = normalized or Normalized()
@@ -221,6 +245,8 @@ def validate(roster: Roster, today: date, normalized: Normalized | None = None) 
         validate_person(p, today, out, norm)
     for c in roster.classes.values():
         validate_class(c, roster, out)
+    if roster.classes and no_teachers_sent(roster):
+        out.findings.append(_untaught_for_want_of_people(roster))
     guardians = Counter(student for _parent, student in roster.guardianships)
     for student_id, count in guardians.items():
         if count >= MANY_GUARDIANS:

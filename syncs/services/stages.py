@@ -17,19 +17,25 @@ from typing import Any
 from django.db.models import Q
 
 from syncs import formats, progress
-from syncs.errors import SyncFailure
 from syncs.findings import Finding
 from syncs.models import FailureReason, PlannedArchive, RunStatus, SyncConfig, SyncRun
 from syncs.pipeline import report
 from syncs.pipeline.delta import merge_delta, roster_from_mirror
 from syncs.pipeline.mirror import Mirror, load_held_outside, load_mirror
 from syncs.pipeline.normalize import normalize_many
-from syncs.pipeline.plan import Plan, make_plan, unreadable_records
+from syncs.pipeline.plan import (
+    Plan,
+    active_counts,
+    leading_zero_ids,
+    make_plan,
+    school_facts,
+    unreadable_records,
+)
 from syncs.pipeline.unsent import fill_unsent
 from syncs.records import PERSON_KIND_BY_ROLE, THRESHOLD_KINDS, PersonRecord, Roster
 from syncs.rules.devices import DeviceOutcome, assign_devices
 from syncs.rules.scope import near_matches, scope
-from syncs.rules.threshold import KindCheck, check_threshold, likely_causes
+from syncs.rules.threshold import Cause, KindCheck, check_empty_files, check_threshold, rank_causes
 from syncs.rules.validate import Normalized, Validated, validate
 from syncs.sources import local, source_for
 
@@ -81,11 +87,17 @@ class Scoped:
 
 def scope_roster(roster: Roster, config: SyncConfig) -> Scoped:
     """Read the mirror once (absent columns keep its values, a delta merges into it, and
-    the later stages compare against it), then keep the schools in scope."""
+    the later stages compare against it), then keep the schools in scope.
+
+    A required file with headers only, while the mirror has records that depend on it,
+    fails the run here, before scope and validate: an issue for each row of the files
+    that depend on it would only repeat the failure."""
     mirror = load_mirror(config=config)
+    if not roster.delta:  # a delta file with no rows is a night without changes
+        check_empty_files(roster.empty_files, active_counts(mirror))
     fill_unsent(roster, mirror)
     findings: list[Finding] = []
-    diagnostics: dict[str, Any] = {}
+    diagnostics: dict[str, Any] = {"files": dict(roster.file_rows)}
     timings: dict[str, float] = {}
     if roster.delta:
         merging = time.perf_counter()
@@ -95,7 +107,9 @@ def scope_roster(roster: Roster, config: SyncConfig) -> Scoped:
             "deleted_classes": len(roster.deleted_classes),
             "deleted_enrollments": len(roster.deleted_enrollments),
         }
-        roster, found = merge_delta(roster_from_mirror(mirror), roster)
+        delta = roster
+        roster, found = merge_delta(roster_from_mirror(mirror), delta)
+        roster.district_name, roster.references = delta.district_name, delta.references
         findings += found
         timings["delta_merge"] = round(time.perf_counter() - merging, 3)
     scoped, found, dropped = scope(roster, list(config.school_ids))
@@ -180,8 +194,8 @@ class Guard:
 
 
 def guard_plan(roster: Roster, plan: Plan, mirror: Mirror, config: SyncConfig) -> Guard:
-    """Fail on a required file with headers only; check the deletion threshold (rule T)."""
-    _guard_empty_files(roster, plan)
+    """Check the deletion threshold (rule T); a blocked run records what explains it.
+    (The other guard, files with headers only, runs in `scope_roster`.)"""
     checks = check_threshold(
         {kind: plan.active[kind] for kind in THRESHOLD_KINDS},
         {kind: plan.planned_archives[kind] for kind in THRESHOLD_KINDS},
@@ -192,50 +206,37 @@ def guard_plan(roster: Roster, plan: Plan, mirror: Mirror, config: SyncConfig) -
         "percent": str(config.deletion_threshold),
         "kinds": {c.kind: c.as_dict() for c in checks},
     }
-    diagnostics: dict[str, Any] = {"threshold": threshold}
+    diagnostics: dict[str, Any] = {"threshold": threshold, "skipped": plan.skipped(mirror)}
     if blocked:
         threshold["archives_by_school"] = report.archives_by_school(plan, mirror)
-        diagnostics["likely_causes"] = _likely_causes(roster, plan, mirror)
+        threshold["schools"] = school_facts(plan, mirror, roster)
+        threshold["leading_zero_ids"] = leading_zero_ids(plan, mirror)
+        threshold["format"] = roster.format
+        causes = _likely_causes(roster, threshold, plan)
+        threshold["causes"] = [c.as_dict() for c in causes]
+        diagnostics["likely_causes"] = [c.text for c in causes]
     return Guard(blocked, diagnostics)
 
 
-def _guard_empty_files(roster: Roster, plan: Plan) -> None:
-    """A required file with headers only, while the mirror has active records of its
-    kind, is a broken export, not a district that emptied overnight."""
-    active = plan.active
-    by_kind = {
-        "people": active["students"] + active["teachers"] + active["parents"],
-        "classes": active["classes"],
-        "enrollments": active["enrollments"],
-        "schools": sum(active.values()),
-    }
-    for kind, name in sorted(roster.empty_files.items()):
-        if by_kind.get(kind, 0):
-            raise SyncFailure(
-                FailureReason.INVALID_FILES,
-                f"{name} has a header row but no data rows, while {by_kind[kind]} active "
-                f"records depend on it. Nothing was changed; check the SIS export.",
-                {"file": name, "active": by_kind[kind], "threshold": plan.planned_archives},
-            )
-
-
-def _likely_causes(roster: Roster, plan: Plan, mirror: Mirror) -> list[str]:
-    by_school = report.archives_by_school(plan, mirror)
-    active = report.active_by_school(mirror)
-    gone = sorted(s for s in by_school if s and s not in roster.schools and active.get(s))
+def _likely_causes(roster: Roster, threshold: dict[str, Any], plan: Plan) -> list[Cause]:
+    """T4 from what the run has at hand; the explainer (syncs.explain) adds what only a
+    later reader has, such as the last applied run's figures."""
+    schools = threshold["schools"]
+    gone = [s for s, facts in schools.items() if s and not facts["in_files"]]
     zero_pairs = [
         (ours, theirs)
         for ours in gone
         for theirs in near_matches(ours, roster.schools)
         if theirs.lstrip("0") == ours.lstrip("0")
     ]
-    return likely_causes(
+    return rank_causes(
+        fmt=roster.format,
+        schools=schools,
         empty_files=roster.empty_files,
-        missing_schools=gone,
+        active=plan.active,
         leading_zero_pairs=zero_pairs,
+        leading_zero_ids=threshold["leading_zero_ids"],
         ignored_headers=roster.ignored_headers,
-        archives_by_school=by_school,
-        active_by_school=active,
     )
 
 

@@ -50,3 +50,66 @@ def test_enrollment_into_an_unknown_class_is_an_alert():
     r.enrollments[("nope", "s1")] = EnrollmentRecord("nope", "s1", "student")
     _scoped, findings, _d = scope(r, [])
     assert [(f.code, f.value) for f in findings] == [("unknown_reference", "nope")]
+
+
+# ---------------------------------------------------------------- references (issue 13)
+
+
+def test_a_reference_made_by_someone_out_of_scope_is_not_an_issue():
+    """Parsers hold their references to people not in the files until scope knows who is
+    synced: s2 (school 0456) is not, when only 123 is."""
+    from syncs.findings import Finding, IssueCode
+
+    r = roster()
+    r.references = [
+        Finding(code=IssueCode.UNKNOWN_REFERENCE, source_id=sid, value="ghost", message="m")
+        for sid in ("s1", "s2")
+    ]
+    _scoped, findings, _d = scope(r, ["123"])
+    assert [(f.source_id, f.school_id) for f in findings] == [("s1", "123")]
+
+
+def test_schools_not_found_reports_no_references():
+    from syncs.findings import Finding, IssueCode
+
+    r = roster()
+    r.references = [Finding(code=IssueCode.UNKNOWN_REFERENCE, source_id="s1", message="m")]
+    with pytest.raises(SyncFailure):
+        scope(r, ["123", "999"])
+
+
+def test_enrollment_into_an_unknown_class_of_someone_out_of_scope_is_not_an_issue():
+    r = roster()
+    r.enrollments[("nope", "s2")] = EnrollmentRecord("nope", "s2", "student")
+    r.enrollments[("nope", "s1")] = EnrollmentRecord("nope", "s1", "student")
+    _scoped, findings, _d = scope(r, ["123"])
+    assert [(f.source_id, f.school_id) for f in findings] == [("nope/s1", "123")]
+
+
+def test_enrollments_into_a_users_file_with_no_rows_are_one_alert():
+    r = roster()
+    r.people.clear()
+    r.guardianships.clear()
+    r.empty_files["people"] = "users.csv"
+    r.enrollments[("c1", "s1")] = EnrollmentRecord("c1", "s1", "student", file="enrollments.csv")
+    _scoped, findings, dropped = scope(r, [])
+    assert [(f.code, f.kind, f.file) for f in findings] == [
+        ("unknown_reference", "file", "enrollments.csv")
+    ]
+    assert findings[0].message == (
+        "enrollments.csv: 2 enrollments name users, but users.csv has no data rows; they "
+        "were skipped."
+    )
+    assert dropped["enrollments"] == 2
+
+
+def test_scope_keeps_what_later_stages_read_about_the_files():
+    r = roster()
+    r.district_name, r.format, r.file_rows = "Demo USD", "oneroster_1_1_csv", {"users.csv": 4}
+    scoped, _f, _d = scope(r, ["123"])
+    assert (scoped.district_name, scoped.format, scoped.file_rows) == (
+        "Demo USD",
+        "oneroster_1_1_csv",
+        {"users.csv": 4},
+    )
+    assert scoped.out_of_scope_schools == {"0456"}

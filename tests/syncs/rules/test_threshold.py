@@ -63,3 +63,83 @@ def test_T4_likely_causes_say_when_nothing_looks_wrong():
         active_by_school={},
     )
     assert "real change" in causes[0]
+
+
+# ---------------------------------------------------------------- T4 ranked (issue 13)
+
+
+def test_T4_a_school_in_the_files_without_its_students_is_the_cause_not_a_real_change():
+    """All planned archives from one school that is still in orgs.csv, its students gone
+    from users.csv: before issue 13 this said "No file problem was found"."""
+    from syncs.rules.threshold import rank_causes
+
+    causes = rank_causes(
+        fmt="oneroster_1_1_csv",
+        schools={
+            "0004": {
+                "name": "Lincoln",
+                "in_files": True,
+                "active": {"students": 912, "classes": 30},
+                "planned": {"students": 912},
+            }
+        },
+    )
+    assert [(c.code, c.weight) for c in causes] == [("school_records_missing", 912)]
+    assert causes[0].text == (
+        "School 0004 (Lincoln) is still in the files, but none of its 912 active students "
+        "are in users.csv."
+    )
+
+
+def test_T4_causes_are_ranked_by_the_archives_they_explain():
+    from syncs.rules.threshold import rank_causes
+
+    causes = rank_causes(
+        fmt="clever_csv",
+        schools={
+            "A": {"in_files": False, "active": {"students": 10}, "planned": {"students": 10}},
+            "B": {"in_files": True, "active": {"students": 40}, "planned": {"students": 30}},
+        },
+        ignored_headers={"students.csv": ["Stduent_id"]},
+    )
+    assert [c.code for c in causes] == [
+        "school_records_dropped",
+        "school_missing",
+        "ignored_headers",
+    ]
+    assert causes[0].text == (
+        "School B is still in the files, but 30 of its 40 active students are missing from "
+        "students.csv."
+    )
+
+
+def test_T4_out_of_scope_school_is_named_as_such():
+    from syncs.rules.threshold import rank_causes
+
+    (cause,) = rank_causes(
+        schools={
+            "0789": {
+                "in_files": True,
+                "out_of_scope": True,
+                "active": {"teachers": 3},
+                "planned": {"teachers": 3},
+            }
+        }
+    )
+    assert cause.text == (
+        "School 0789 is in the files but not among this sync's school IDs, so its 3 teachers "
+        "would be archived."
+    )
+
+
+def test_T4_headers_only_file_fails_invalid_files_when_records_depend_on_it():
+    import pytest
+
+    from syncs.errors import SyncFailure
+    from syncs.rules.threshold import check_empty_files
+
+    check_empty_files({"people": "users.csv"}, {"students": 0, "classes": 4})
+    with pytest.raises(SyncFailure, match="users.csv has a header row but no data rows") as exc:
+        check_empty_files({"people": "users.csv"}, {"students": 3, "teachers": 1})
+    assert exc.value.reason == "invalid_files"
+    assert exc.value.details["active"] == 4

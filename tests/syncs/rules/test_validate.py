@@ -130,3 +130,33 @@ def test_every_issue_has_a_message_and_a_hint():
 
     for code in CODES.values():
         assert code.hint and code.severity in ("error", "alert")
+
+
+def test_class_no_teacher_is_one_error_for_the_file_when_no_one_is_in_the_files():
+    """A users.csv with no rows leaves every class untaught: one error says why, and the
+    classes are still held (rule Q)."""
+    from syncs.records import Where
+
+    roster = Roster(
+        classes={
+            sid: ClassRecord(sid, "0123", f"Class {sid}", where=Where("classes.csv", n))
+            for n, sid in enumerate(("c1", "c2", "c3"), start=2)
+        },
+        empty_files={"people": "users.csv"},
+    )
+    result = validate(roster, TODAY)
+    assert [(f.code, f.kind, f.file) for f in result.findings] == [
+        ("class_no_teacher", "file", "classes.csv")
+    ]
+    assert "none of its 3 classes has a teacher, because users.csv" in result.findings[0].message
+    assert result.class_errors == {"c1", "c2", "c3"}
+
+
+def test_class_no_teacher_stays_per_class_when_other_classes_have_teachers():
+    """Clever: students.csv empty, teachers.csv not; an untaught class is its own error."""
+    roster = Roster(
+        classes={sid: ClassRecord(sid, "0123", f"Class {sid}") for sid in ("c1", "c2")},
+        taught={"c1"},
+        empty_files={"people": "students.csv"},
+    )
+    assert codes(validate(roster, TODAY)) == [("class_no_teacher", "c2")]
