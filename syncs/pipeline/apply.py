@@ -18,9 +18,11 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Replace
 
 from accounts.models import ContactDevice, User
-from rostering.models import Class, Enrollment, Guardianship, Person, School
+from rostering.models import Class, Enrollment, Guardianship, Organization, Person, School
 from syncs import progress
 from syncs.models import SyncConfig, SyncRun
 from syncs.pipeline import apply_people
@@ -68,6 +70,7 @@ def apply_plan(
         if before_writes is not None:
             before_writes()
         with w.timed("schools"):
+            w.organization()
             w.schools()
         with w.timed("people"):
             w.accounts_and_people()
@@ -120,7 +123,19 @@ class _Writer:
         self.timings[f"apply.{step}"] = round(time.perf_counter() - started, 3)
         progress.advance()  # apply's progress counts its steps (APPLY_STEPS)
 
-    # -- schools ---------------------------------------------------------------------
+    # -- the organization and its schools ----------------------------------------------
+
+    def organization(self) -> None:
+        """Name an organization still named after its slug (as `sync_roster` creates one)
+        or not named at all after the district the files name. A name someone chose is
+        never replaced. One conditional UPDATE, made only when the files name one."""
+        name = self.roster.district_name.strip()[:200]
+        if not name:
+            return
+        after_slug = Replace(F("slug"), Value("-"), Value(" "))
+        Organization.objects.filter(pk=self.org_id).filter(
+            Q(name="") | Q(name=F("slug")) | Q(name__iexact=after_slug)
+        ).exclude(name=name).update(name=name)
 
     def schools(self) -> None:
         new = [
