@@ -4,6 +4,7 @@ and approving a blocked run's archives (rule T5)."""
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -125,7 +126,7 @@ def _cache_headers(response: Response, etag: str) -> None:
     response["ETag"] = etag
     # Per caller (token or session), and always revalidated.
     response["Cache-Control"] = "private, no-cache"
-    response["Vary"] = "Authorization, Cookie"
+    patch_vary_headers(response, ("Authorization", "Cookie"))
 
 
 class RunChildMixin:

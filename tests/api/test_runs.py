@@ -25,6 +25,7 @@ def test_run_detail_sends_an_etag_and_answers_304_from_one_query(world):
     etag = first["ETag"]
     assert first.status_code == 200 and etag.startswith('"') and len(etag) == 34
     assert first["Cache-Control"] == "private, no-cache"
+    assert {"Authorization", "Cookie"} <= {v.strip() for v in first["Vary"].split(",")}
     with CaptureQueriesContext(connection) as queries:
         again = client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304
