@@ -346,8 +346,7 @@ def _planned_by_school(facts: RunFacts, threshold: Mapping[str, Any]) -> dict[st
     out: dict[str, dict[str, Any]] = {}
     if facts.planned:
         for (kind, school), n in facts.planned.items():
-            if kind in SCHOOL_KINDS:
-                out.setdefault(school, {})[kind] = out.get(school, {}).get(kind, 0) + n
+            out.setdefault(school, {})[kind] = out.get(school, {}).get(kind, 0) + n
     else:
         for school, school_facts in (threshold.get("schools") or {}).items():
             out[school] = dict(school_facts.get("planned") or {})
@@ -410,12 +409,16 @@ def _present(counts: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
 
 def _focus_kind(exceeded: list[str], by_school: Mapping[str, Mapping[str, Any]]) -> str:
     """The kind the headline is about: the blocked kind with the most planned archives
-    that belong to a school (people and classes; links follow them)."""
+    placed at a school, people and classes first (links follow them); a blocked link
+    kind when only links are blocked and the list places them."""
     totals = {
-        kind: sum(s["planned"].get(kind, 0) for s in by_school.values()) for kind in SCHOOL_KINDS
+        kind: sum(s["planned"].get(kind, 0) for s in by_school.values()) for kind in THRESHOLD_KINDS
     }
-    blocked = [k for k in exceeded if k in SCHOOL_KINDS and totals[k]]
-    pool = blocked or [k for k in SCHOOL_KINDS if totals[k]]
+    pool = (
+        [k for k in exceeded if k in SCHOOL_KINDS and totals[k]]
+        or [k for k in exceeded if totals[k]]
+        or [k for k in SCHOOL_KINDS if totals[k]]
+    )
     return max(pool, key=lambda k: totals[k]) if pool else ""
 
 

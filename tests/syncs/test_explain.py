@@ -200,6 +200,17 @@ def test_threshold_names_a_few_schools_when_together_they_hold_nearly_all():
     )
 
 
+def test_threshold_of_links_only_concentrates_them_by_the_school_the_list_gives():
+    facts = threshold_facts(
+        {},
+        kinds=kinds(enrollments=(5000, 800)),
+        planned={("enrollments", "0123"): 780, ("enrollments", "0456"): 20},
+    )
+    out = explain(facts)
+    assert out["headline"] == "School 0123 accounts for 780 of 800 planned enrollment archives."
+    assert out["by_school"]["0123"]["planned"] == {"enrollments": 780}
+
+
 def test_threshold_spread_over_many_schools_says_it_may_be_a_real_change():
     schools = {
         f"{n:04d}": {
@@ -466,7 +477,10 @@ def test_explain_run_of_a_school_whose_students_left_users_csv(sync, django_asse
         "School 0004 (Lincoln) accounts for 20 of 20 planned student archives; its students "
         "are missing from users.csv."
     )
-    assert out["by_school"]["0004"] == {"name": "Lincoln", "planned": {"students": 20}}
+    assert out["by_school"]["0004"] == {
+        "name": "Lincoln",
+        "planned": {"enrollments": 20, "students": 20},
+    }
     drop = next(c for c in out["likely_causes"] if c["code"] == "drop")
     assert drop["present"] == 30 and drop["previous"] == 50
 
