@@ -107,6 +107,9 @@ INSTALLED_APPS = [
     "rostering",
     "syncs",
     "api",
+    "web",
+    # The pages' htmx, vendored: {% htmx_script %} serves it from our static files.
+    "django_htmx",
     "devtools",
 ]
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/", include("api.urls")),
+    path("", include("web.urls")),
 ]
 
 # Paths under /api/ answer errors as JSON (api.errors); the rest as Django does.

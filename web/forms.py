@@ -1,0 +1,98 @@
+"""Forms of the pages: sign-in (throttled), uploads, and the approval's typed count."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from web import throttle
+
+
+def client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, refused after too many failures for a username from one
+    address (web.throttle)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "throttled": "Too many failed sign-ins for this username from your address. "
+        "Try again in %(minutes)s minute%(plural)s, or ask your district's Rollcall "
+        "contact to reset your password.",
+    }
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        address = client_address(self.request)
+        wait = throttle.wait_seconds(username, address)
+        if wait:
+            minutes = max(1, -(-wait // 60))
+            raise forms.ValidationError(
+                self.error_messages["throttled"],
+                code="throttled",
+                params={"minutes": minutes, "plural": "" if minutes == 1 else "s"},
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            if username:
+                throttle.record_failure(username, address)
+            raise
+        throttle.clear(username, address)
+        return cleaned
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)]
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(
+        label="Roster files",
+        help_text="One zip of the export, or its CSV files (choose them all at once).",
+    )
+    dry_run = forms.BooleanField(
+        required=False,
+        label="Dry run",
+        help_text="Check the files and show what would change, without applying anything.",
+    )
+
+
+class ApproveForm(forms.Form):
+    """Rule T5's confirmation: the number of records, typed."""
+
+    count = forms.IntegerField(
+        label="Number of records to archive",
+        min_value=0,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, planned: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.planned = planned
+
+    def clean_count(self):
+        count = self.cleaned_data["count"]
+        if count != self.planned:
+            raise forms.ValidationError(
+                "That is not the number of records this run would archive. Nothing was "
+                "archived: review the list, then type the number shown above.",
+                code="count_mismatch",
+            )
+        return count
