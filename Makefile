@@ -32,10 +32,11 @@ test: venv
 
 # The inner loop, about 70 s on two cores (`make test` takes about 3 min): ruff, then
 # every test but the slow tiers (real server, worker and sshd processes, fuzzing, whole
-# generated districts), stopping at the first failure. `make test` runs them all, as CI does.
+# generated districts, the browser), stopping at the first failure. `make test` runs them
+# all, as CI does.
 test-fast: venv
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -x -q -m "not process and not sftp and not fuzz and not slow"
+	$(PY) -m pytest -x -q -m "not process and not sftp and not fuzz and not slow and not browser"
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 
 from syncs.models import Issue, PlannedArchive, RunStatus, Severity, SyncRun
 
 
+class IdField(forms.IntegerField):
+    """A database id: a whole number that fits the column (a 37-digit "id" is a 400,
+    not an overflow deep in the database driver)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+class IdFilter(django_filters.NumberFilter):
+    field_class = IdField
+
+
 class SyncRunFilter(django_filters.FilterSet):
-    config = django_filters.NumberFilter(field_name="config_id", help_text="A sync config's id.")
+    config = IdFilter(field_name="config_id", help_text="A sync config's id.")
     status = django_filters.ChoiceFilter(choices=RunStatus.choices)
     created_since = django_filters.IsoDateTimeFilter(
         field_name="created_at",
