@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "accounts",
     "rostering",
     "syncs",
+    "notify",
     "api",
     "web",
     # The pages' htmx, vendored: {% htmx_script %} serves it from our static files.
@@ -206,6 +207,26 @@ Q_CLUSTER = {
     "label": "Worker tasks",
 }
 
+# Email (notify/): EMAIL_URL as django-environ reads it, e.g. smtp+tls://user:pass@host:587;
+# the console backend by default, so `make run` prints emails instead of sending them.
+# Emails are only ever sent by the worker.
+_email = {k: v for k, v in env.email_url("EMAIL_URL", default="consolemail://").items() if v}
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Rollcall <rollcall@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Links in emails and webhook bodies point here.
+ROLLCALL_BASE_URL = env.str("ROLLCALL_BASE_URL", default="http://127.0.0.1:8000")
+# Webhooks go to public https:// addresses only; True (tests only) also allows plain
+# http:// and loopback addresses.
+ROLLCALL_WEBHOOKS_ALLOW_LOOPBACK = env.bool("ROLLCALL_WEBHOOKS_ALLOW_LOOPBACK", default=False)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -256,6 +277,17 @@ ROLLCALL = {
     "QUEUED_STALE_SECONDS": env.float("ROLLCALL_QUEUED_STALE_SECONDS", default=4 * 3600),
     # The pre-flight check runs this many hours before each config's window opens.
     "PREFLIGHT_HOURS_BEFORE": env.float("ROLLCALL_PREFLIGHT_HOURS_BEFORE", default=3),
+    # Notifications (notify/): the same failure is emailed at most once per this many
+    # hours; daily digests go out at this hour of this time zone.
+    "NOTIFY_REPEAT_HOURS": env.float("ROLLCALL_NOTIFY_REPEAT_HOURS", default=24),
+    "DIGEST_HOUR": env.int("ROLLCALL_DIGEST_HOUR", default=7),
+    "DIGEST_TIME_ZONE": env.str("ROLLCALL_DIGEST_TIME_ZONE", default="America/Los_Angeles"),
+    # Webhook deliveries: (connect, read) timeouts in seconds, and the waits in minutes
+    # before each retry (four waits: five attempts).
+    "WEBHOOK_TIMEOUT": (5.0, 10.0),
+    "WEBHOOK_RETRY_MINUTES": env.list(
+        "ROLLCALL_WEBHOOK_RETRY_MINUTES", cast=float, default=[1, 5, 25, 125]
+    ),
 }
 
 # The REST API (api/, DESIGN §7). Bearer tokens first: an anonymous request then gets

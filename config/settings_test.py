@@ -21,3 +21,6 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 ROLLCALL = {**ROLLCALL, "HEARTBEAT_SECONDS": 0}  # noqa: F405
 # No collectstatic in tests: serve nothing from STATIC_ROOT.
 MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405
+# Webhook tests post to receivers on 127.0.0.1 over plain http; tests of the address
+# checks turn this off again.
+ROLLCALL_WEBHOOKS_ALLOW_LOOPBACK = True
