@@ -18,6 +18,8 @@ SCHEDULES = {
     "rollcall: dispatch nightly syncs": ("syncs.tasks.dispatch_nightly_syncs", 1),
     "rollcall: reap stale runs": ("syncs.tasks.reap_stale_runs", 1),
     "rollcall: pre-flight checks": ("syncs.tasks.preflight_checks", 15),
+    "rollcall: stale-sync check": ("notify.tasks.check_stale", 30),
+    "rollcall: notifications due": ("notify.tasks.send_due", 1),
 }
 
 

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
+from syncs.services.schedules import SCHEDULES
 from tests.helpers import utc
 
 
@@ -21,7 +22,7 @@ def setup_schedules(*args: str) -> str:
 
 
 @pytest.mark.django_db
-def test_setup_schedules_twice_leaves_exactly_three_schedules_and_keeps_next_run():
+def test_setup_schedules_twice_leaves_exactly_the_listed_schedules_and_keeps_next_run():
     Schedule.objects.create(name="rollcall: old task", func="syncs.tasks.gone")
     Schedule.objects.create(name="someone else's", func="other.task")
     first = setup_schedules()
@@ -31,10 +32,11 @@ def test_setup_schedules_twice_leaves_exactly_three_schedules_and_keeps_next_run
     later = utc(2030, 1, 1, 12, 0)
     Schedule.objects.filter(name__startswith="rollcall:").update(next_run=later)
     second = setup_schedules()
-    assert second.count(": unchanged") == 3
+    assert second.count(": unchanged") == len(SCHEDULES)
 
     ours = Schedule.objects.filter(name__startswith="rollcall:")
-    assert {(s.name, s.func, s.schedule_type, s.minutes, s.repeats) for s in ours} == {
+    assert {s.name for s in ours} == set(SCHEDULES)
+    assert {(s.name, s.func, s.schedule_type, s.minutes, s.repeats) for s in ours} >= {
         ("rollcall: dispatch nightly syncs", "syncs.tasks.dispatch_nightly_syncs", "I", 1, -1),
         ("rollcall: reap stale runs", "syncs.tasks.reap_stale_runs", "I", 1, -1),
         ("rollcall: pre-flight checks", "syncs.tasks.preflight_checks", "I", 15, -1),
@@ -52,10 +54,10 @@ def test_setup_schedules_updates_a_changed_schedule_keeping_its_next_run_and_dro
     Schedule.objects.create(name="rollcall: reap stale runs", func="syncs.tasks.reap_stale_runs")
     outcome = json.loads(setup_schedules("--json"))["schedules"]
     assert outcome == {
-        "rollcall: dispatch nightly syncs": "unchanged",
+        **{name: "unchanged" for name in SCHEDULES},
         "rollcall: reap stale runs": "updated",
         "rollcall: pre-flight checks": "updated",
     }
     preflight_schedule = Schedule.objects.get(name="rollcall: pre-flight checks")
     assert (preflight_schedule.minutes, preflight_schedule.next_run) == (15, later)
-    assert Schedule.objects.filter(name__startswith="rollcall:").count() == 3
+    assert Schedule.objects.filter(name__startswith="rollcall:").count() == len(SCHEDULES)
