@@ -215,3 +215,78 @@ class PlannedArchiveFactory(DjangoModelFactory):
     record_id = factory.Sequence(lambda n: n + 1)
     source_id = factory.Sequence(lambda n: f"person-{n}")
     name = factory.Faker("name")
+
+
+# notify
+
+
+class WatchFactory(DjangoModelFactory):
+    class Meta:
+        model = "notify.Watch"
+
+    user = factory.SubFactory(UserFactory, is_staff=True)
+    organization = factory.SubFactory(OrganizationFactory)
+
+
+class NotificationPreferenceFactory(DjangoModelFactory):
+    class Meta:
+        model = "notify.NotificationPreference"
+
+    user = factory.SubFactory(UserFactory)
+    organization = factory.SubFactory(OrganizationFactory)
+    mode = "daily"
+
+
+class ConfigWatchFactory(DjangoModelFactory):
+    class Meta:
+        model = "notify.ConfigWatch"
+
+    config = factory.SubFactory(SyncConfigFactory)
+
+
+class EventFactory(DjangoModelFactory):
+    class Meta:
+        model = "notify.Event"
+
+    kind = "run.failed"
+    key = factory.Sequence(lambda n: f"event-{n}")
+    organization = factory.SubFactory(OrganizationFactory)
+    data = factory.LazyFunction(dict)
+
+
+class NotificationFactory(DjangoModelFactory):
+    class Meta:
+        model = "notify.Notification"
+
+    user = factory.SubFactory(UserFactory)
+    event = factory.SubFactory(EventFactory)
+    organization = factory.SelfAttribute("event.organization")
+    dedupe_key = factory.Sequence(lambda n: f"run.failed:{n}:credentials")
+    mode = "immediate"
+    status = "sent"
+
+
+class WebhookEndpointFactory(DjangoModelFactory):
+    """Saved directly (no address check): the URL is never called."""
+
+    class Meta:
+        model = "notify.WebhookEndpoint"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Hook {n}")
+    url = factory.Sequence(lambda n: f"https://hooks.example.com/{n}")
+    secret = "factory-webhook-secret-0123456789"
+    events = factory.LazyFunction(lambda: ["run.failed"])
+
+
+class WebhookDeliveryFactory(DjangoModelFactory):
+    class Meta:
+        model = "notify.WebhookDelivery"
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    event = factory.SubFactory(
+        EventFactory, organization=factory.SelfAttribute("..endpoint.organization")
+    )
+    payload = factory.LazyFunction(lambda: {"version": 1})
+    status = "succeeded"
+    response_code = 200

@@ -26,7 +26,7 @@ from syncs.access import STAFF_PERMISSIONS
 
 GROUP_NAME = "Support"
 # The apps whose every model support staff may view.
-ROLLCALL_APPS = ("accounts", "rostering", "syncs")
+ROLLCALL_APPS = ("accounts", "rostering", "syncs", "notify")
 # Beyond viewing: acting on syncs (syncs.access) and looking after sign-ins.
 ACT_PERMISSIONS = (
     *STAFF_PERMISSIONS.values(),
@@ -35,6 +35,14 @@ ACT_PERMISSIONS = (
     "accounts.delete_membership",
     "accounts.add_user",
     "accounts.change_user",
+    # Notifications: any organization's webhooks and global ones, test events, and
+    # each config's stale-sync settings (pauses).
+    "notify.add_webhookendpoint",
+    "notify.change_webhookendpoint",
+    "notify.delete_webhookendpoint",
+    "notify.send_test_event",
+    "notify.add_configwatch",
+    "notify.change_configwatch",
 )
 
 

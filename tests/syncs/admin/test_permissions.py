@@ -642,7 +642,7 @@ def _wanted() -> set[str]:
 
     views = {
         f"{label}.view_{model._meta.model_name}"
-        for label in ("accounts", "rostering", "syncs")
+        for label in ("accounts", "rostering", "syncs", "notify")
         for model in apps.get_app_config(label).get_models()
     }
     return views | {
@@ -656,6 +656,12 @@ def _wanted() -> set[str]:
         "accounts.delete_membership",
         "accounts.add_user",
         "accounts.change_user",
+        "notify.add_webhookendpoint",
+        "notify.change_webhookendpoint",
+        "notify.delete_webhookendpoint",
+        "notify.send_test_event",
+        "notify.add_configwatch",
+        "notify.change_configwatch",
     }
 
 
