@@ -18,6 +18,7 @@ def progress_url(run) -> str:
 def test_a_queued_run_polls_every_2_seconds(world):
     run = SyncRun.objects.create(config=world.config)
     html = client_for(world.district_admin).get(progress_url(run)).content.decode()
+    assert f'id="live-{world.config.pk}"' in html
     assert f'hx-get="{progress_url(run)}"' in html
     assert 'hx-trigger="every 2s"' in html
     assert 'hx-swap="outerHTML"' in html
@@ -50,6 +51,20 @@ def test_polling_stops_when_the_run_ends(world):
     body = text(client.get(progress_url(run)))
     assert f"Run #{run.pk} finished: Synced with 2 records skipped" in body
     assert 'value="100"' in html
+    # The buttons come back with the finished bar.
+    assert "Check for new data" in html and "disabled" not in html
+
+
+def test_a_read_only_caller_polls_without_buttons(world):
+    run = SyncRun.objects.create(config=world.config)
+    html = client_for(world.staff_viewer).get(progress_url(run)).content.decode()
+    assert f'hx-get="{progress_url(run)}?buttons=0"' in html
+    assert "Check for new data" not in html
+    run_sync(run.pk)
+    assert (
+        "Check for new data"
+        not in client_for(world.staff_viewer).get(progress_url(run)).content.decode()
+    )
 
 
 def test_school_admins_follow_progress_but_not_the_run_page(world):

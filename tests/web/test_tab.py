@@ -124,3 +124,12 @@ def test_anonymous_is_sent_to_sign_in(world):
     response = client_for(None).get(tab_url(world.org))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("web:login") + "?next=")
+
+
+def test_not_found_and_not_allowed_pages_say_so_in_words(world):
+    missing = client_for(world.other_admin).get(tab_url(world.org))
+    assert missing.status_code == 404 and "Not found" in text(missing)
+    refused = client_for(world.school_admin).post(
+        reverse("web:request_run", args=[world.org.pk, world.config.pk])
+    )
+    assert refused.status_code == 403 and "can see this, but not change it" in text(refused)

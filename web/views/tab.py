@@ -50,18 +50,24 @@ def tab(request, org_id: int):
 @page
 @require_GET
 def progress(request, run_id: int):
-    """The progress bar of one run (htmx polls it every 2 s while the run is active; the
-    bar it returns for a finished run has no trigger, so the polling stops)."""
+    """A config's live part for one run: its progress bar and (for callers who may run
+    it) the buttons. htmx polls it every 2 s while the run is active; what it returns for
+    a finished run has no trigger, so the polling stops and the buttons come back."""
     run = run_in_reach(request, run_id)
-    words = selectors.run_words(request.reach, [run.pk], time_zone=run.config.time_zone)
+    config, org_id = run.config, run.config.organization_id
+    words = selectors.run_words(request.reach, [run.pk], time_zone=config.time_zone)
     return render(
         request,
-        "web/_progress.html",
+        "web/_live.html",
         {
             "run": run,
             "words": words.get(run.pk),
-            "organization": run.config.organization,
-            "sees_runs": access.sees_diagnostics(request.reach, run.config.organization_id),
+            "config": config,
+            "is_upload": config.source_kind == SourceKind.UPLOAD,
+            "organization": config.organization,
+            "can_run": access.allowed(request.reach, access.Action.RUN, org_id)
+            and request.GET.get("buttons") != "0",
+            "sees_runs": access.sees_diagnostics(request.reach, org_id),
         },
     )
 

@@ -87,9 +87,9 @@ def test_district_admin_checks_schools_downloads_a_csv_and_runs_a_sync(
     page.get_by_role("button", name="Check for new data").click()
     page.wait_for_load_state()
     run = SyncRun.objects.get(status=RunStatus.QUEUED)
-    box = page.locator(f"#progress-{run.pk}")
-    assert box.get_attribute("hx-trigger") == "every 2s"
-    assert "Queued" in box.inner_text()
+    live = page.locator(f"#live-{world.config.pk}")
+    assert live.get_attribute("hx-trigger") == "every 2s"
+    assert "Queued" in live.locator(f"#progress-{run.pk}").inner_text()
     assert page.get_by_role("button", name="Check for new data").is_disabled()
     shoot(page, "tab-progress-1366")
     polls: list[str] = []
@@ -103,7 +103,8 @@ def test_district_admin_checks_schools_downloads_a_csv_and_runs_a_sync(
     done.wait_for(timeout=10_000)
     assert "finished: Synced with 2 records skipped" in done.inner_text()
     assert done.locator("progress").get_attribute("value") == "100"
-    assert done.get_attribute("hx-trigger") is None
+    assert live.get_attribute("hx-trigger") is None
+    assert page.get_by_role("button", name="Check for new data").is_enabled()
     seen = len(polls)
     page.wait_for_timeout(2500)
     assert len(polls) == seen, "the bar kept polling after the run ended"
