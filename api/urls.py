@@ -47,6 +47,7 @@ v1 = [
     ),
     path("auth/login/", auth.LoginView.as_view(), name="login"),
     path("auth/logout/", auth.LogoutView.as_view(), name="logout"),
+    path("", include("notify.urls")),  # watches, preferences, webhooks, config health
 ]
 
 urlpatterns = [

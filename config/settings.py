@@ -343,8 +343,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Named, so another model's `status` choices never take (or rename) a run's.
-    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "syncs.models.RunStatus"},
+    # Named, so another model's `status` choices never take (or rename) a run's; a
+    # webhook delivery's status is its own enum.
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "syncs.models.RunStatus",
+        "WebhookDeliveryStatusEnum": "notify.models.DeliveryStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.text_without_nul",

@@ -45,9 +45,15 @@ def aim(case, ids: dict[str, int]) -> None:
                     break
 
 
-# Content the schema cannot describe: an upload must be a roster zip or CSV, and a
-# config's SFTP key a real key. Schema-valid random bytes there are rightly a 400.
-CONTENT_CHECKED = ("/uploads/", "sync-configs/{id}/")
+# Content the schema cannot describe: an upload must be a roster zip or CSV, a
+# config's SFTP key a real key, and a webhook's URL a host that resolves to public
+# addresses. Schema-valid random bytes there are rightly a 400.
+CONTENT_CHECKED = (
+    "/uploads/",
+    "sync-configs/{id}/",
+    "webhook-endpoints/",
+    "webhook-endpoints/{id}/",
+)
 
 
 def excluded(operation) -> list:
