@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -272,3 +273,20 @@ def test_webhook_secret_is_encrypted_at_rest(listeners, receiver):
     assert WEBHOOK_SECRET not in stored
     assert WebhookEndpoint.objects.get(pk=hook.pk).secret == WEBHOOK_SECRET
 
+
+def test_webhook_readme_example_verifies_what_rollcall_sends(receiver, listeners, finish):
+    """The README's verification code, run as written, accepts a real delivery and
+    refuses a tampered body."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Notifications and webhooks") :]
+    code = section[section.index("```python\n") + len("```python\n") :]
+    code = code[: code.index("```")]
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 - the project's own README
+    endpoint(receiver.url(), listeners.org)
+    finish(finished_run(listeners.config, NOW, reason="credentials"))
+    (got,) = receiver.received
+    check = namespace["rollcall_signature_ok"]
+    assert check(WEBHOOK_SECRET, got.headers, got.body)
+    assert not check(WEBHOOK_SECRET, got.headers, got.body + b" ")
+    assert not check("another-secret-entirely", got.headers, got.body)
