@@ -75,24 +75,20 @@ class UploadForm(forms.Form):
 
 
 class ApproveForm(forms.Form):
-    """Rule T5's confirmation: the number of records, typed."""
+    """Rule T5's confirmation: the number of records, typed (`1,204` or `1204`)."""
 
-    count = forms.IntegerField(
-        label="Number of records to archive",
-        min_value=0,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-    )
+    count = forms.CharField(label="Number of records to archive", max_length=20)
 
     def __init__(self, *args, planned: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.planned = planned
 
     def clean_count(self):
-        count = self.cleaned_data["count"]
-        if count != self.planned:
+        typed = self.cleaned_data["count"].strip().replace(",", "").replace(" ", "")
+        if not typed.isdigit() or int(typed) != self.planned:
             raise forms.ValidationError(
                 "That is not the number of records this run would archive. Nothing was "
                 "archived: review the list, then type the number shown above.",
                 code="count_mismatch",
             )
-        return count
+        return int(typed)

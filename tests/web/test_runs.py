@@ -90,7 +90,7 @@ def test_preview_list_is_paginated(world, blocked, monkeypatch):
     assert "Page 2 of" in text(client.get(archives_url(blocked) + "?page=2"))
 
 
-@pytest.mark.parametrize("typed", ["3", "0", "", "ten"])
+@pytest.mark.parametrize("typed", ["3", "0", "", "ten", "-7", "7.0"])
 def test_a_wrong_typed_count_is_refused_and_nothing_is_archived(world, blocked, typed):
     page = client_for(world.district_admin).post(archives_url(blocked), {"count": typed})
     assert page.status_code == 400
@@ -98,10 +98,9 @@ def test_a_wrong_typed_count_is_refused_and_nothing_is_archived(world, blocked, 
     assert blocked.archives_approved_at is None
     assert not Person.objects.filter(archived_at__isnull=False).exists()
     body = text(page)
-    if typed in ("3", "0"):
-        assert (
-            "That is not the number of records this run would archive. Nothing was archived" in body
-        )
+    if typed:  # an empty field is "required"
+        assert "That is not the number of records this run would archive." in body
+        assert "Nothing was archived" in body
 
 
 def test_the_right_count_approves_once_and_the_page_and_counts_agree(world, blocked):
@@ -143,6 +142,13 @@ def test_tab_agrees_after_approval(world, blocked):
     assert "Synced; held archives approved" in body  # Lincoln's row
 
 
+def test_the_count_may_be_typed_with_a_thousands_separator():
+    from web.forms import ApproveForm
+
+    assert ApproveForm({"count": " 1,204 "}, planned=1204).is_valid()
+    assert not ApproveForm({"count": "1.204"}, planned=1204).is_valid()
+
+
 def test_only_the_latest_run_can_be_approved(world, blocked, sync):
     from tests.web.conftest import without_roosevelt
 
@@ -159,3 +165,36 @@ def test_read_only_staff_review_but_see_no_approval_form(world, blocked):
     body = text(client_for(world.staff_viewer).get(archives_url(blocked)))
     assert "Approve these archives" not in body
     assert "The list" in body
+
+
+@pytest.mark.parametrize(
+    "reason,failure",
+    [
+        ("credentials", {"status": 401, "url": "https://api.clever.com/v3.0/districts"}),
+        ("schools_not_found", {"missing": ["123"], "near_matches": {"123": ["0123"]}}),
+        (
+            "invalid_files",
+            {"file": "users.csv", "header": "frist_name", "suggestion": "first_name"},
+        ),
+        ("source_unavailable", {"host": "sftp.example.org"}),
+        ("internal_error", {"error": "worker stopped", "applied": False}),
+    ],
+)
+def test_every_failure_reason_renders_its_explanation(world, reason, failure):
+    from tests.factories import SyncRunFactory
+
+    run = SyncRunFactory(
+        config=world.config,
+        status="failed",
+        failure_reason=reason,
+        message="The sync stopped. Details follow.",
+        diagnostics={"failure": failure},
+    )
+    page = client_for(world.district_admin).get(run_url(run))
+    assert page.status_code == 200
+    explanation = texts.explain_run(run)
+    body = text(page)
+    assert explanation["headline"] in body
+    for step in explanation["next_steps"]:
+        assert step in body
+    assert f"/help/{reason.replace('_', '-')}/" in page.content.decode()

@@ -133,3 +133,22 @@ def test_not_found_and_not_allowed_pages_say_so_in_words(world):
         reverse("web:request_run", args=[world.org.pk, world.config.pk])
     )
     assert refused.status_code == 403 and "can see this, but not change it" in text(refused)
+
+
+def test_connection_is_the_newer_of_the_preflight_check_and_the_last_run(world):
+    from datetime import timedelta
+
+    SyncConfig = type(world.config)
+    later = world.first_run.finished_at + timedelta(hours=1)
+    SyncConfig.objects.filter(pk=world.config.pk).update(
+        preflight_checked_at=later,
+        preflight_ok=False,
+        preflight_message="The SFTP server refused the password.",
+    )
+    body = text(client_for(world.district_admin).get(tab_url(world.org)))
+    assert "Not connected" in body
+    assert "The SFTP server refused the password." in body
+    earlier = world.first_run.finished_at - timedelta(hours=1)
+    SyncConfig.objects.filter(pk=world.config.pk).update(preflight_checked_at=earlier)
+    body = text(client_for(world.district_admin).get(tab_url(world.org)))
+    assert "Connected The last run read the source" in body

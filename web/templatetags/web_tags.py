@@ -68,3 +68,11 @@ def plural(n: int, forms: str = "s") -> str:
         one, many = forms.split(",", 1)
         return one if n == 1 else many
     return "" if n == 1 else forms
+
+
+@register.filter
+def num(value) -> str:
+    """`3,523`: whole numbers with thousands separators (anything else as it is)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "" if value is None else str(value)
+    return f"{value:,}"
