@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 
 from web import throttle
 
 
 def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    """The client's address as the API's throttles see it (DRF's rule): REMOTE_ADDR, or
+    behind REST_FRAMEWORK["NUM_PROXIES"] proxies the address that many hops back in
+    X-Forwarded-For."""
+    if request is None:
+        return ""
+    remote = request.META.get("REMOTE_ADDR", "")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES")
+    if forwarded and proxies:
+        hops = [a.strip() for a in forwarded.split(",") if a.strip()]
+        if hops:
+            return hops[-min(proxies, len(hops))]
+    return remote
 
 
 class SignInForm(AuthenticationForm):

@@ -90,6 +90,19 @@ def test_five_failures_in_15_minutes_refuse_even_the_right_password(world):
     assert sign_in(client_for(None), other.username).status_code == 302
 
 
+def test_behind_a_proxy_the_forwarded_address_counts(world, settings):
+    from django.test import RequestFactory
+
+    from web.forms import client_address
+
+    request = RequestFactory().post(
+        LOGIN, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.5"
+    )
+    assert client_address(request) == "10.0.0.1"  # no proxies configured: not trusted
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 2}
+    assert client_address(request) == "203.0.113.9"
+
+
 def test_the_throttle_lifts_after_15_minutes(world):
     username, address = world.district_admin.username, "203.0.113.7"
     for _ in range(throttle.FAILURES):

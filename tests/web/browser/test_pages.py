@@ -189,6 +189,22 @@ def test_district_admin_reviews_and_approves_a_threshold_failed_run(page, world,
     assert page.get_by_text(f"{planned} archived").first.is_visible()
 
 
+def test_staff_index_and_the_upload_form_are_accessible(page, world):
+    from syncs.models import SourceKind, SyncConfig
+
+    uploads = SyncConfig.objects.create(
+        organization=world.org, name="Uploads", source_kind=SourceKind.UPLOAD
+    )
+    sign_in(page, world.support.username)
+    assert page.get_by_role("link", name=world.other_org.name).is_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name=world.org.name).click()
+    page.get_by_role("link", name="Upload files").click()
+    assert page.url.endswith(reverse("web:upload", args=[world.org.pk, uploads.pk]))
+    shoot(page, "upload-1366")
+    assert_accessible(page)
+
+
 def test_help_and_sign_in_pages_are_accessible(page, world):
     page.goto("/login/")
     shoot(page, "login-390", width=390)
