@@ -288,7 +288,12 @@ ROLLCALL = {
     "WEBHOOK_RETRY_MINUTES": env.list(
         "ROLLCALL_WEBHOOK_RETRY_MINUTES", cast=float, default=[1, 5, 25, 125]
     ),
+    # Runs, with their issues, school summaries and planned archives, stay readable this
+    # many days; each config's latest applied and latest failed run are always kept.
+    "HISTORY_DAYS": env.int("ROLLCALL_HISTORY_DAYS", default=30),
 }
+if ROLLCALL["HISTORY_DAYS"] < 1:
+    raise ImproperlyConfigured("ROLLCALL_HISTORY_DAYS must be at least 1 (days).")
 
 # The REST API (api/, DESIGN §7). Bearer tokens first: an anonymous request then gets
 # 401 with `WWW-Authenticate: Bearer` (DRF answers 403 when the first authenticator

@@ -244,12 +244,21 @@ class SyncRun(models.Model):
         related_name="+",
     )
     archives_approved_at = models.DateTimeField(null=True, blank=True)
+    # The run's place on its config's applied track (1, 2, 3, ...): set when a run that
+    # applied its plan (succeeded, or failed `threshold`) records its outcome; empty for
+    # dry runs and other failures. Issue spans are numbered by it (see Issue).
+    issue_seq = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["config", "-created_at"])]
         permissions = [("approve_archives", "Can approve a run's blocked archives (rule T5)")]
         constraints = [
+            models.UniqueConstraint(
+                fields=["config", "issue_seq"],
+                condition=models.Q(issue_seq__isnull=False),
+                name="syncs_syncrun_unique_issue_seq",
+            ),
             # One queued or running run per config: a second request gets this one
             # (syncs.services.queue). The database enforces it, so racing requests
             # from any number of web or worker processes cannot start two.
@@ -339,9 +348,33 @@ class RecordKind(models.TextChoices):
 
 
 class Issue(models.Model):
-    """Something wrong with one record (or file) of a run, and how to fix it in the SIS."""
+    """Something wrong with one record (or file), and how to fix it in the SIS.
 
-    run = models.ForeignKey("syncs.SyncRun", on_delete=models.CASCADE, related_name="issues")
+    Runs on a config's applied track (`SyncRun.issue_seq`) share rows: a row is a span,
+    the track runs `first_seq`..`last_seq` that found this issue with this exact content.
+    A span still found by the latest applied run is open (`last_seq` empty), so a night
+    that finds what the night before found writes nothing; a span is closed by the first
+    run that no longer finds it. Any other run (a dry run, a run that failed before
+    applying) keeps rows of its own, with no span. Read a run's issues through
+    `syncs.selectors.run_issue_queryset`, never through `run`.
+    """
+
+    config = models.ForeignKey("syncs.SyncConfig", on_delete=models.CASCADE, related_name="+")
+    # The run that stored the row (a span's first run). A span outlives that run when
+    # history is pruned (syncs.services.history): it still covers later runs.
+    run = models.ForeignKey(
+        "syncs.SyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    first_seq = models.PositiveIntegerField(null=True, blank=True)
+    last_seq = models.PositiveIntegerField(null=True, blank=True)
+    # sha1 of what the issue is (record kind, source ID, code, field) and of what it says
+    # (the other columns): a run keeps the open span with its finding's digest open.
+    digest = models.CharField(max_length=40, blank=True)
+    # When this record first had this issue, without a break on the applied track.
+    first_seen_at = models.DateTimeField()
+    # The issue (its identity) was not among the previous applied run's when the row
+    # was stored; for a span, "new" only for the run that started it.
+    new_at_start = models.BooleanField(default=False)
     school = models.ForeignKey(
         "rostering.School",
         on_delete=models.SET_NULL,
@@ -363,9 +396,11 @@ class Issue(models.Model):
     hint = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["run", "id"]
+        ordering = ["id"]
         indexes = [
             models.Index(fields=["run", "school", "severity", "code"]),
+            # A track run's issues, and the open spans the next applied run meets.
+            models.Index(fields=["config", "last_seq", "first_seq"]),
         ]
 
     def __str__(self) -> str:

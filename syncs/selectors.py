@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from syncs.models import Issue, SyncRun
 from syncs.pipeline.plan import COUNT_KEYS
@@ -25,14 +25,30 @@ ISSUE_COLUMNS = {
 }
 
 
+def run_issue_filter(run: SyncRun) -> Q:
+    """The Issue rows that make up `run`'s issues (see Issue): the spans covering its
+    number on the config's issue track, or, off the track, the rows it stored."""
+    if run.issue_seq is None:
+        return Q(run=run, first_seq__isnull=True)
+    # An open span (no last_seq) runs on to the config's latest applied run.
+    return Q(config_id=run.config_id, first_seq__lte=run.issue_seq) & (
+        Q(last_seq__gte=run.issue_seq) | Q(last_seq__isnull=True)
+    )
+
+
 def run_issue_queryset(run: SyncRun) -> QuerySet[Issue]:
     """The issues a run found, each annotated with `is_new` (absent from the previous
-    applied run) and `first_seen_at`. Every surface lists a run's issues through this."""
-    from django.db.models import BooleanField, F, Value
-
-    return run.issues.annotate(
-        is_new=Value(False, output_field=BooleanField()), first_seen_at=F("run__created_at")
-    )
+    applied run) and `first_seen_at` (a field: when the issue was first seen, without a
+    break on the applied track). Every surface lists a run's issues through this."""
+    issues = Issue.objects.filter(run_issue_filter(run))
+    if run.issue_seq is None:
+        is_new = ExpressionWrapper(Q(new_at_start=True), output_field=BooleanField())
+    else:
+        # A span is new only for the run that started it.
+        is_new = ExpressionWrapper(
+            Q(first_seq=run.issue_seq, new_at_start=True), output_field=BooleanField()
+        )
+    return issues.annotate(is_new=is_new)
 
 
 def issue_rows(issues: QuerySet[Issue]) -> QuerySet:
@@ -63,7 +79,7 @@ def run_report(run: SyncRun, *, issue_limit: int | None = None) -> dict:
         }
         for s in run.school_summaries.order_by("sis_id")
     ]
-    rows = issue_rows(run.issues.all())
+    rows = issue_rows(run_issue_queryset(run))
     if issue_limit is not None:
         rows = rows[:issue_limit]
     issues = [dict(zip(ISSUE_COLUMNS, row, strict=True)) for row in rows]

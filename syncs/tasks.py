@@ -40,3 +40,11 @@ def preflight_checks() -> list[int]:
     from syncs.services.preflight import sync_configs_preflight
 
     return sync_configs_preflight()
+
+
+def prune_history() -> dict[str, int]:
+    """Delete runs older than ROLLCALL_HISTORY_DAYS and what they found, keeping each
+    config's latest applied and latest failed run."""
+    from syncs.services.history import history_prune
+
+    return history_prune()

@@ -199,6 +199,12 @@ class IssueFactory(DjangoModelFactory):
         model = Issue
 
     run = factory.SubFactory(SyncRunFactory)
+    config = factory.SelfAttribute("run.config")
+    # One of the run's issues, whether the run is on its config's issue track (a span of
+    # that run alone) or not (a row of its own).
+    first_seq = factory.SelfAttribute("run.issue_seq")
+    last_seq = factory.SelfAttribute("run.issue_seq")
+    first_seen_at = factory.SelfAttribute("run.created_at")
     severity = Severity.ERROR
     code = "missing_field"
     record_kind = RecordKind.PERSON

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from accounts.models import ContactDevice, NormalizedDevice, User
 from rostering.models import Class, Enrollment, Guardianship, Organization, Person, School
 from syncs.models import Issue, PlannedArchive, SchoolSummary, SourceKind, SyncConfig, SyncRun
+from syncs.selectors import run_issue_queryset
 
 # The instant the `sync` fixture runs at.
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -59,7 +60,7 @@ def devices_of(source_id):
 
 
 def issue_codes(run):
-    return sorted(run.issues.values_list("code", "source_id"))
+    return sorted(run_issue_queryset(run).values_list("code", "source_id"))
 
 
 def wipe() -> None:

@@ -16,7 +16,8 @@ from notify.content import run_data
 from notify.models import EMAILED, Event, EventKind
 from notify.services.email import notifications_create
 from notify.services.webhooks import webhook_deliveries_create
-from syncs.models import FailureReason, Issue, RunStatus, SyncRun
+from syncs.models import FailureReason, RunStatus, SyncRun
+from syncs.selectors import run_issue_queryset
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ def run_happenings(run: SyncRun) -> list[Happening]:
         if (run.diagnostics or {}).get("held"):
             found.append(_held(run))
     drops = list(
-        Issue.objects.filter(run=run, code=SCHOOL_DROP_CODE)
+        run_issue_queryset(run)
+        .filter(code=SCHOOL_DROP_CODE)
         .order_by("school_sis_id", "pk")
         .values("school_sis_id", "school__name", "message")
     )

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Max, Q, QuerySet
 
 from rostering.models import School
 from syncs.findings import Finding
-from syncs.models import Issue, PlannedArchive, SchoolSummary, SyncRun
+from syncs.models import (
+    FailureReason,
+    Issue,
+    PlannedArchive,
+    RunStatus,
+    SchoolSummary,
+    SyncRun,
+)
 from syncs.pipeline.bulk import BulkWriter
 from syncs.pipeline.plan import Plan
 from syncs.pipeline.snapshot import Mirror, PersonRow
+from syncs.pipeline.sqlsets import filter_in
 from syncs.records import (
     MAX_ID,
     PERSON_KIND_BY_ROLE,
@@ -97,49 +110,127 @@ def _school_of(rec: PersonRecord | ClassRecord) -> str:
     return rec.school_id
 
 
-def store_issues(run: SyncRun, findings: list[Finding]) -> None:
+# The columns a finding fills on its Issue row, in `_issue_row`'s order.
+ISSUE_FIELDS = (
+    "school",
+    "school_sis_id",
+    "severity",
+    "code",
+    "record_kind",
+    "source_id",
+    "name",
+    "field",
+    "value",
+    "file",
+    "line",
+    "message",
+    "hint",
+)
+# What makes an issue the same issue from one run to the next: positions in a row.
+_IDENTITY = tuple(ISSUE_FIELDS.index(f) for f in ("record_kind", "source_id", "code", "field"))
+# Written with each new row: the config, the span and its history.
+SPAN_FIELDS = ("config", "run", "first_seq", "last_seq", "digest", "first_seen_at", "new_at_start")
+
+IssueRow = tuple[Any, ...]
+
+
+def _issue_row(f: Finding, school_pks: dict[str, int]) -> IssueRow:
+    return (
+        school_pks.get(f.school_id),
+        _cut(f.school_id, 255),
+        f.severity,
+        f.code,
+        f.kind,
+        _cut(f.source_id, 255),
+        _cut(f.name, 512),
+        _cut(f.field, 64),
+        _cut(f.value, 512),
+        _cut(f.file, 255),
+        f.line,
+        _cut(f.message, 10_000),
+        f.hint,
+    )
+
+
+def issue_digest(row: IssueRow) -> str:
+    """sha1 of an issue row as stored (identity and content): equal digests, equal rows."""
+    text = "\x1f".join("" if v is None else str(v) for v in row)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def next_issue_seq(config_id: int) -> int:
+    """The number the config's next applied run takes on its issue track: after every
+    run's and every closed span's, so a number is never reused, even after a deletion."""
+    runs = SyncRun.objects.filter(config_id=config_id).aggregate(m=Max("issue_seq"))["m"]
+    spans = Issue.objects.filter(config_id=config_id).aggregate(m=Max("last_seq"))["m"]
+    return max(runs or 0, spans or 0) + 1
+
+
+def store_issues(run: SyncRun, findings: list[Finding], *, seen_at: datetime) -> None:
+    """Store a run's findings, with what each one's history says about it.
+
+    Compared with the config's latest applied run before this one: an issue whose
+    identity it did not have is new, and first seen now; otherwise it keeps the
+    first-seen time it had there. On the track (`run.issue_seq` set) the open spans are
+    that run's issues: a finding repeated word for word keeps its span open (no write),
+    a span not repeated is closed at the number before this run's, and every other
+    finding opens a span. Off the track a run stores rows of its own. The caller holds
+    a transaction, so spans change only with the run's recorded outcome.
+    """
     pks = dict(
         School.objects.filter(organization_id=run.config.organization_id).values_list(
             "sis_id", "pk"
         )
     )
-    BulkWriter().insert(
-        Issue,
-        [
-            "run",
-            "school",
-            "school_sis_id",
-            "severity",
-            "code",
-            "record_kind",
-            "source_id",
-            "name",
-            "field",
-            "value",
-            "file",
-            "line",
-            "message",
-            "hint",
-        ],
-        [
-            (
-                run.pk,
-                pks.get(f.school_id),
-                _cut(f.school_id, 255),
-                f.severity,
-                f.code,
-                f.kind,
-                _cut(f.source_id, 255),
-                _cut(f.name, 512),
-                _cut(f.field, 64),
-                _cut(f.value, 512),
-                _cut(f.file, 255),
-                f.line,
-                _cut(f.message, 10_000),
-                f.hint,
-            )
-            for f in findings
-        ],
+    seq = run.issue_seq
+    first_seen: dict[tuple, datetime] = {}
+    open_spans: dict[str, list[int]] = defaultdict(list)
+    for pk, first_seq, digest, *identity, seen in _previous_issues(run).values_list(
+        "pk", "first_seq", "digest", "record_kind", "source_id", "code", "field", "first_seen_at"
+    ):
+        key = tuple(identity)
+        if key not in first_seen or seen < first_seen[key]:
+            first_seen[key] = seen
+        if first_seq is not None:
+            open_spans[digest].append(pk)
+    rows: list[tuple] = []
+    for f in findings:
+        row = _issue_row(f, pks)
+        digest = issue_digest(row)
+        if seq is not None and open_spans.get(digest):
+            # The same finding, word for word, as the previous run: its span stays
+            # open. (Identical findings each take a span of their own: pop, not get.)
+            open_spans[digest].pop()
+            continue
+        since = first_seen.get(tuple(row[i] for i in _IDENTITY))
+        span = (run.config_id, run.pk, seq, None, digest, since or seen_at, since is None)
+        rows.append((*span, *row))
+    if seq is not None:
+        # Spans the run did not find again end at the previous number. One statement
+        # even when none did, so a night's query count does not depend on its issues.
+        ended = [pk for spans in open_spans.values() for pk in spans]
+        filter_in(Issue.objects.all(), "id", ended).update(last_seq=seq - 1)
+    BulkWriter().insert(Issue, [*SPAN_FIELDS, *ISSUE_FIELDS], rows)
+
+
+def _previous_issues(run: SyncRun) -> QuerySet[Issue]:
+    """The issues of the config's latest applied run before `run`: the open spans, or,
+    for a run from before issue spans, its own rows."""
+    previous = (
+        SyncRun.objects.filter(config_id=run.config_id, dry_run=False)
+        .filter(Q(status=RunStatus.SUCCEEDED) | Q(failure_reason=FailureReason.THRESHOLD))
+        .exclude(pk=run.pk)
+        .order_by("-pk")
+        .values_list("pk", "issue_seq")
+        .first()
+    )
+    if previous is None:
+        return Issue.objects.none()
+    previous_pk, previous_seq = previous
+    if previous_seq is None:
+        return Issue.objects.filter(run_id=previous_pk, first_seq__isnull=True)
+    return Issue.objects.filter(
+        config_id=run.config_id, first_seq__isnull=False, last_seq__isnull=True
     )
 
 

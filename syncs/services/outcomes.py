@@ -1,6 +1,7 @@
 """Recording a run's outcome: counts, message, per-school summaries, issues, planned
 archives and diagnostics, written in one transaction and only while the run is still
-this process's (`runs.hold`). A failure to record still ends the run failed."""
+this process's (`runs.hold`). A failure to record still ends the run failed. Nothing of
+an earlier run is deleted here: history is pruned by age (syncs.services.history)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from syncs.errors import SyncFailure
 from syncs.findings import Finding
 from syncs.models import (
     FailureReason,
-    Issue,
-    PlannedArchive,
     RunStatus,
     SchoolSummary,
     Stage,
@@ -40,6 +39,7 @@ OUTCOME_FIELDS = (
     "finished_at",
     "timings",
     "diagnostics",
+    "issue_seq",
 )
 
 
@@ -73,7 +73,8 @@ def record_success(
         )
     run.counts = counts
     with transaction.atomic():
-        _store_outcome(s)
+        # A run that applied its plan (not a dry run) goes on the config's issue track.
+        _store_outcome(s, applied=not run.dry_run)
         SchoolSummary.objects.bulk_create(
             report.school_summaries(
                 run=run,
@@ -85,7 +86,6 @@ def record_success(
             )
         )
         report.store_planned_archives(run, plan, mirror)
-        report.store_issues(run, s.findings)
 
 
 def record_failure(s: RunState, failure: SyncFailure) -> None:
@@ -157,21 +157,24 @@ def _record_failed(s: RunState, failure: SyncFailure) -> None:
     s.diagnostics["failure"] = failure.details
     run.counts = {}
     with transaction.atomic():
-        _store_outcome(s)
+        _store_outcome(s, applied=False)
         record_failed_summaries(run, s.findings)
-        report.store_issues(run, s.findings)
 
 
-def _store_outcome(s: RunState) -> None:
+def _store_outcome(s: RunState, *, applied: bool) -> None:
+    """The run's outcome and its issues. An `applied` run takes the next number on its
+    config's issue track (`SyncRun.issue_seq`); earlier runs' issues stay (they are
+    pruned by age, syncs.services.history)."""
     run = s.run
     run.stage = Stage.DONE
     run.finished_at = timezone.now()
     run.timings = s.timings
     run.message = storable_text(run.message, 10_000)
     run.diagnostics = storable_json({**s.diagnostics, "issues": _issue_totals(s.findings)})
+    run.issue_seq = report.next_issue_seq(run.config_id) if applied else None
     # Conditional, never save(): an outcome the reaper recorded is not overwritten.
     hold(run.pk, **{f: getattr(run, f) for f in OUTCOME_FIELDS})
-    _forget_previous(run)
+    report.store_issues(run, s.findings, seen_at=s.now)
 
 
 def _issue_totals(findings: list[Finding]) -> dict[str, int]:
@@ -179,16 +182,6 @@ def _issue_totals(findings: list[Finding]) -> dict[str, int]:
     for f in findings:
         totals[f.code] = totals.get(f.code, 0) + 1
     return dict(sorted(totals.items()))
-
-
-def _forget_previous(run: SyncRun) -> None:
-    """Issues and planned archives of a run replace the previous run's; a dry run
-    replaces only earlier dry runs', so the sync tab keeps the last real run."""
-    earlier = SyncRun.objects.filter(config=run.config, pk__lt=run.pk)
-    if run.dry_run:
-        earlier = earlier.filter(dry_run=True)
-    Issue.objects.filter(run__in=earlier).delete()
-    PlannedArchive.objects.filter(run__in=earlier).delete()
 
 
 def record_failed_summaries(run: SyncRun, findings: list[Finding]) -> None:

@@ -20,6 +20,7 @@ SCHEDULES = {
     "rollcall: pre-flight checks": ("syncs.tasks.preflight_checks", 15),
     "rollcall: stale-sync check": ("notify.tasks.check_stale", 30),
     "rollcall: notifications due": ("notify.tasks.send_due", 1),
+    "rollcall: prune history": ("syncs.tasks.prune_history", 24 * 60),
 }
 
 

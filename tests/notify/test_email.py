@@ -11,7 +11,8 @@ from accounts.models import Membership, MembershipRole, User
 from notify.models import Notification, NotificationStatus
 from notify.services import run_finished
 from notify.services.email import digest_cutoff, digests_send
-from syncs.models import Issue, RecordKind, RunStatus, Severity
+from syncs.models import RecordKind, RunStatus, Severity
+from tests.factories import IssueFactory
 from tests.helpers import NOW
 from tests.notify.conftest import CANARY, body_of, finished_run
 
@@ -101,7 +102,7 @@ def test_email_none_for_dry_runs_successes_or_other_districts(smtp, listeners, f
 def test_email_for_held_archives_and_a_school_drop(smtp, listeners, finish):
     finish(finished_run(listeners.config, NOW, reason="threshold", message="Too many."))
     ok = finished_run(listeners.config, NOW + timedelta(days=1), status=RunStatus.SUCCEEDED)
-    Issue.objects.create(
+    IssueFactory(
         run=ok,
         school_sis_id="0123",
         severity=Severity.ALERT,

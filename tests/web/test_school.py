@@ -8,7 +8,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from syncs.models import Issue
+from syncs.selectors import run_issue_queryset
 from tests.factories import IssueFactory
 from tests.web.conftest import FORMULA_NAME, client_for, text
 from web import texts
@@ -54,9 +54,11 @@ def test_csv_holds_exactly_the_schools_records_of_that_kind(world):
     response = client_for(world.district_admin).get(csv_url(world, "student_dob"))
     assert response.status_code == 200
     rows = rows_of(response)
-    expected = Issue.objects.filter(
-        run=world.first_run, school_sis_id="0123", code="student_dob"
-    ).values_list("source_id", flat=True)
+    expected = (
+        run_issue_queryset(world.first_run)
+        .filter(school_sis_id="0123", code="student_dob")
+        .values_list("source_id", flat=True)
+    )
     assert [r["source_id"] for r in rows] == list(expected) == ["s5"]
     assert rows[0]["name"] == "Dana Nodob"
     assert rows[0]["school"] == "0123"

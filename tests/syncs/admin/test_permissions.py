@@ -32,6 +32,7 @@ from accounts.models import Membership, User
 from rostering.models import Person
 from syncs.clients import sftp as sftp_client
 from syncs.models import Issue, PlannedArchive, SourceKind, SyncConfig, SyncRun
+from syncs.selectors import run_issue_queryset
 from syncs.services import sync_run_create, sync_run_execute
 from syncs.services.preflight import sync_configs_preflight
 from syncs.services.support import GROUP_NAME, support_group_setup
@@ -854,8 +855,8 @@ def test_no_log_line_message_or_diagnostic_holds_a_secret(
         run.message,
         json.dumps(run.diagnostics),
         canary_config.preflight_message,
-        *run.issues.values_list("message", flat=True),
-        *(json.dumps(v, default=str) for v in run.issues.values()),
+        *run_issue_queryset(run).values_list("message", flat=True),
+        *(json.dumps(v, default=str) for v in run_issue_queryset(run).values()),
     ]
     assert _leaks(_logged(all_logs), canaries) == []
     assert _leaks("\n".join(shown + records), canaries) == []

@@ -40,6 +40,7 @@ def test_setup_schedules_twice_leaves_exactly_the_listed_schedules_and_keeps_nex
         ("rollcall: dispatch nightly syncs", "syncs.tasks.dispatch_nightly_syncs", "I", 1, -1),
         ("rollcall: reap stale runs", "syncs.tasks.reap_stale_runs", "I", 1, -1),
         ("rollcall: pre-flight checks", "syncs.tasks.preflight_checks", "I", 15, -1),
+        ("rollcall: prune history", "syncs.tasks.prune_history", "I", 24 * 60, -1),
     }
     assert {s.next_run for s in ours} == {later}
     assert all(callable(import_string(s.func)) for s in ours)

@@ -16,6 +16,7 @@ import pytest
 
 from rostering.models import Person, School
 from syncs.formats import csvfiles
+from syncs.selectors import run_issue_queryset
 from tests.helpers import snapshot
 from tests.syncs.hostile import edit, rerun, school_district, settled
 
@@ -74,7 +75,7 @@ def test_a_cell_over_the_csv_field_limit_is_an_invalid_row(sync, config, tmp_pat
     run = rerun(config, dry_run=dry_run)
     settled(run)
     assert run.status == "succeeded", run.message
-    bad = run.issues.get(code="invalid_row")
+    bad = run_issue_queryset(run).get(code="invalid_row")
     assert bad.source_id == d.users[1]["sourcedId"]
     assert "longer than the 10 MB limit" in bad.message
     assert not Person.objects.filter(archived_at__isnull=False).exists()
@@ -101,7 +102,7 @@ def test_conflicting_birth_dates_report_duplicate_id_and_keep_the_first(sync, tm
         f.write("s11,,,2015-01-02" + "," * 12 + "\n")
     run = rerun(config)
     assert run.status == "succeeded", run.message
-    dup = run.issues.get(code="duplicate_id")
+    dup = run_issue_queryset(run).get(code="duplicate_id")
     assert (dup.file, dup.source_id) == ("demographics.csv", "s11")
     assert str(Person.objects.get(source_id="s11").dob) == "2014-03-09"
 
@@ -113,7 +114,7 @@ def test_one_school_id_under_two_names_reports_duplicate_id_and_keeps_the_first(
     d.school("0123", "Lincoln Middle")
     run = sync(d)
     assert run.status == "succeeded", run.message
-    dup = run.issues.get(code="duplicate_id")
+    dup = run_issue_queryset(run).get(code="duplicate_id")
     assert (dup.file, dup.source_id) == ("orgs.csv", "0123")
     assert School.objects.get(sis_id="0123").name == "Lincoln Elementary"
 
@@ -155,7 +156,7 @@ def test_one_non_utf8_line_is_decoded_alone_and_named(sync, config, tmp_path):
     assert run.status == "succeeded", run.message
     assert Person.objects.get(source_id=d.users[1]["sourcedId"]).given_name == "Zoë"
     assert Person.objects.get(source_id=d.users[2]["sourcedId"]).given_name == "José"
-    alert = run.issues.get(code="file_encoding")
+    alert = run_issue_queryset(run).get(code="file_encoding")
     assert alert.line == 4
     assert "UTF-8 except line(s) 4" in alert.message
 
@@ -172,7 +173,7 @@ def test_a_byte_order_mark_inside_the_file_is_not_part_of_an_id(sync, config, tm
     run = rerun(config)
     settled(run)
     assert run.status == "succeeded", run.message
-    assert not run.issues.filter(code="invalid_row").exists()
+    assert not run_issue_queryset(run).filter(code="invalid_row").exists()
     assert run.counts["students"]["created"] == 0
     assert not Person.objects.filter(archived_at__isnull=False).exists()
 
@@ -217,7 +218,9 @@ def test_an_absent_optional_column_keeps_what_the_mirror_holds(sync, config, tmp
     run = rerun(config)
     assert run.status == "succeeded", run.message
     assert snapshot() == before  # emails, devices and guardian links all stand
-    missing = sorted(run.issues.filter(code="column_missing").values_list("field", flat=True))
+    missing = sorted(
+        run_issue_queryset(run).filter(code="column_missing").values_list("field", flat=True)
+    )
     assert missing == ["agentSourcedIds", "email"]
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from rostering.models import Class, Person
+from syncs.selectors import run_issue_queryset
 from syncs.services import sync_run_create, sync_run_execute
 from tests.helpers import ROSTER_SAMPLES
 
@@ -25,7 +26,9 @@ def run_sample(config, folder: str):
     config.path = str(SAMPLES / folder)
     config.save()
     run = sync_run_execute(run=sync_run_create(config=config))
-    issues = list(run.issues.values_list("code", "source_id", "file", "line", "message"))
+    issues = list(
+        run_issue_queryset(run).values_list("code", "source_id", "file", "line", "message")
+    )
     return run, issues, Counter(code for code, *_ in issues)
 
 

@@ -11,6 +11,7 @@ from accounts.models import ContactDevice
 from devtools.generator import generate_district
 from rostering.models import Class, Enrollment, Guardianship, Organization, Person
 from syncs.models import SyncConfig
+from syncs.selectors import run_issue_queryset
 from syncs.services import sync_run_create, sync_run_execute
 from tests.helpers import wipe
 
@@ -47,7 +48,7 @@ def outcome(folder) -> dict:
         "guardianships": sorted(Guardianship.objects.values_list("source_id", flat=True)),
         # File and line differ by format (students.csv vs users.csv); the rest must not.
         "issues": sorted(
-            run.issues.values_list(
+            run_issue_queryset(run).values_list(
                 "severity",
                 "code",
                 "school_sis_id",

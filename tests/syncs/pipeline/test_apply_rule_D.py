@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from accounts.models import ContactDevice, User
 from rostering.models import Person
+from syncs.selectors import run_issue_queryset
 from tests.helpers import devices_of, issue_codes
 
 
@@ -22,7 +23,7 @@ def test_D2_teacher_outranks_parent_for_a_shared_email(sync, district):
     run = sync(district)
     assert devices_of("t2") == [("email", "t2@district.k12.ca.us")]
     assert devices_of("p3") == [("phone", "+12063847710")]
-    issue = run.issues.get(source_id="p3")
+    issue = run_issue_queryset(run).get(source_id="p3")
     assert issue.code == "device_in_use" and "held by teacher t2" in issue.message
 
 
@@ -32,7 +33,7 @@ def test_D3_hand_made_account_keeps_its_email_and_the_teacher_gets_an_error(sync
     run = sync(district)
     assert ContactDevice.objects.get(value="t1@district.k12.ca.us").account == hand
     assert not Person.objects.filter(source_id="t1").exists()  # errors create nothing (Q)
-    issue = run.issues.get(source_id="t1")
+    issue = run_issue_queryset(run).get(source_id="t1")
     assert issue.code == "teacher_email" and "an existing account" in issue.message
 
 
@@ -57,7 +58,7 @@ def test_D_device_moves_between_two_accounts_of_the_config(sync, district):
 def test_D5_issue_names_the_holder_by_role_and_source_id(sync, district):
     district.users[1]["email"] = "t1@district.k12.ca.us"  # t2 claims t1's email
     run = sync(district)
-    issue = run.issues.get(code="teacher_email")
+    issue = run_issue_queryset(run).get(code="teacher_email")
     assert issue.source_id == "t2"
     assert "held by teacher t1" in issue.message
     assert issue.hint

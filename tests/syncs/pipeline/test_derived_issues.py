@@ -9,13 +9,14 @@ from collections import Counter
 
 from syncs.formats.oneroster_csv import ORGS
 from syncs.pipeline.plan import skipped_records
+from syncs.selectors import run_issue_queryset
 from syncs.services import sync_run_create, sync_run_execute
 from tests.builders import District, small_district, write_csv
 from tests.helpers import NOW
 
 
 def stored(run) -> Counter:
-    return Counter(run.issues.values_list("code", flat=True))
+    return Counter(run_issue_queryset(run).values_list("code", flat=True))
 
 
 def write_clever_pull(folder, **collections):
@@ -82,7 +83,7 @@ def test_references_are_reported_only_for_records_that_are_synced(config, tmp_pa
     assert run.status == "succeeded", run.message
     # Every school is synced here, so the contacts' dangling links are real issues, each
     # shown under the contact's school.
-    refs = run.issues.filter(code="unknown_reference")
+    refs = run_issue_queryset(run).filter(code="unknown_reference")
     assert sorted(refs.values_list("source_id", "school_sis_id")) == [
         ("p0", "A"),
         ("p1", "A"),
@@ -98,9 +99,9 @@ def test_enrollments_of_an_out_of_scope_class_are_not_issues(sync):
     d.enroll("c-ghost2", "s1", "student", "0123")
     run = sync(d, schools=["0123"])
     assert run.status == "succeeded", run.message
-    assert sorted(run.issues.filter(code="unknown_reference").values_list("value", flat=True)) == [
-        "c-ghost2"
-    ]
+    assert sorted(
+        run_issue_queryset(run).filter(code="unknown_reference").values_list("value", flat=True)
+    ) == ["c-ghost2"]
 
 
 def test_headers_only_users_csv_stores_no_issue_per_dependent_row(sync):
@@ -119,11 +120,11 @@ def test_headers_only_users_csv_of_a_new_district_is_one_issue_per_file(sync):
     d.users = []
     run = sync(d)
     assert run.status == "succeeded", run.message
-    assert sorted(run.issues.values_list("code", "record_kind", "file")) == [
+    assert sorted(run_issue_queryset(run).values_list("code", "record_kind", "file")) == [
         ("class_no_teacher", "file", "classes.csv"),
         ("unknown_reference", "file", "enrollments.csv"),
     ]
-    messages = " ".join(run.issues.values_list("message", flat=True))
+    messages = " ".join(run_issue_queryset(run).values_list("message", flat=True))
     assert "5 enrollments name users, but users.csv has no data rows" in messages
     assert "none of its 2 classes has a teacher, because users.csv has no data rows" in messages
 
@@ -133,7 +134,7 @@ def test_headers_only_classes_csv_of_a_new_district_is_one_issue(sync):
     d.classes = []
     run = sync(d)
     assert run.status == "succeeded", run.message
-    assert list(run.issues.values_list("code", "file")) == [
+    assert list(run_issue_queryset(run).values_list("code", "file")) == [
         ("unknown_reference", "enrollments.csv")
     ]
 
@@ -143,7 +144,9 @@ def test_headers_only_orgs_csv_of_a_new_district_is_one_issue(config, tmp_path):
     write_csv(folder / "orgs.csv", ORGS.columns, [])
     run = sync_run_execute(run=sync_run_create(config=config), now=NOW)
     assert run.status == "succeeded", run.message
-    assert list(run.issues.values_list("code", "file")) == [("unknown_reference", "classes.csv")]
+    assert list(run_issue_queryset(run).values_list("code", "file")) == [
+        ("unknown_reference", "classes.csv")
+    ]
 
 
 # ---------------------------------------------------------------- skipped and quarantined

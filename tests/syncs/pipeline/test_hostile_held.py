@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from rostering.models import Enrollment, Person
+from syncs.selectors import run_issue_queryset
 from tests.helpers import snapshot
 from tests.syncs.hostile import edit, rerun, school_district, settled
 
@@ -42,7 +43,7 @@ def test_Q_unreadable_school_row_holds_its_school_and_everything_in_it(
     assert not Person.objects.filter(archived_at__isnull=False).exists()
     assert not Enrollment.objects.filter(archived_at__isnull=False).exists()
     assert snapshot() == before  # school 0123 is exactly as it was; 0456 had no change
-    bad = run.issues.get(code="invalid_row", file="orgs.csv")
+    bad = run_issue_queryset(run).get(code="invalid_row", file="orgs.csv")
     assert bad.source_id == "0123" and bad.line == 3
 
 
@@ -104,5 +105,5 @@ def test_Q_an_enrollment_whose_role_is_a_typo_or_empty_is_held(sync, config, tmp
     assert run.status == "succeeded", run.message
     kept = Enrollment.objects.get(person__source_id="s11")
     assert kept.archived_at is None
-    bad = run.issues.get(code="invalid_row", file="enrollments.csv")
+    bad = run_issue_queryset(run).get(code="invalid_row", file="enrollments.csv")
     assert bad.field == "role" and bad.value == role

@@ -16,6 +16,7 @@ import pytest
 from rostering.models import Enrollment, Guardianship, Person, School
 from syncs.pipeline import report
 from syncs.records import MAX_ID, link_key
+from syncs.selectors import run_issue_queryset
 from tests.builders import District
 from tests.syncs.hostile import edit, rerun, school_district, settled
 
@@ -90,7 +91,7 @@ def test_wide_encodings_without_a_bom_are_read_as_text(sync, config, tmp_path):
     utf16_without_bom(d.write(tmp_path / "roster"))
     run = rerun(config)
     assert run.status == "succeeded", run.message
-    assert not run.issues.filter(code="invalid_row").exists()
+    assert not run_issue_queryset(run).filter(code="invalid_row").exists()
 
 
 def test_a_workbook_saved_as_csv_is_named(sync, config, tmp_path):
@@ -167,7 +168,7 @@ def test_an_id_too_long_to_store_is_an_invalid_row_naming_file_line_and_limit(
     run = sync(d)
     settled(run)
     assert run.status == "succeeded", run.message
-    bad = run.issues.get(code="invalid_row", field="id")
+    bad = run_issue_queryset(run).get(code="invalid_row", field="id")
     assert bad.file == {"student": "users.csv", "class": "classes.csv", "school": "orgs.csv"}[kind]
     assert bad.line is not None
     assert f"at most {MAX_ID} characters" in bad.message
@@ -183,7 +184,9 @@ def test_a_name_too_long_to_store_is_cut_with_an_alert_and_settles(sync, config)
     assert run.status == "succeeded", run.message
     assert School.objects.get(sis_id="0123").name == "L" * 255
     assert Person.objects.get(source_id="t1").given_name == "G" * 255
-    cut = sorted(run.issues.filter(code="value_truncated").values_list("source_id", "field"))
+    cut = sorted(
+        run_issue_queryset(run).filter(code="value_truncated").values_list("source_id", "field")
+    )
     assert cut == [("0123", "name"), ("t1", "given_name")]
     again = sync(d)
     assert again.counts["teachers"]["updated"] == 0  # the cut value is what is kept

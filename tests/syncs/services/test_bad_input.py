@@ -11,6 +11,7 @@ from rostering.models import Class, Enrollment, Person
 from syncs.errors import SyncFailure
 from syncs.formats.oneroster_csv import find_files
 from syncs.rules.validate import _URL
+from syncs.selectors import run_issue_queryset
 from syncs.services import sync_run_create, sync_run_execute
 from syncs.sources.local import fetch
 from tests.builders import District, small_district
@@ -43,7 +44,7 @@ def test_Q_quarantined_parent_keeps_their_device_against_a_lower_role(sync):
     d.users[-1].update(givenName="", familyName="")  # p1 now has a parent_name error
     run = sync(d)
     assert ContactDevice.objects.get(value="fam@example.org").account_id == p1.account_id
-    student_issue = run.issues.get(source_id="s1")
+    student_issue = run_issue_queryset(run).get(source_id="s1")
     assert student_issue.code == "device_in_use" and "held by parent p1" in student_issue.message
 
 
@@ -57,7 +58,7 @@ def test_Q_quarantined_student_loses_a_device_to_a_parent_with_an_alert(sync):
     run = sync(d)
     holder = ContactDevice.objects.get(value="fam@example.org").account
     assert holder.person.source_id == "p1"
-    codes = sorted(run.issues.filter(source_id="s1").values_list("code", flat=True))
+    codes = sorted(run_issue_queryset(run).filter(source_id="s1").values_list("code", flat=True))
     assert codes == ["device_in_use", "student_dob"]
 
 
@@ -121,7 +122,7 @@ def test_nul_character_makes_an_invalid_row_not_an_internal_error(sync, district
     users.write_text(users.read_text().replace("S2,", "S\x002,", 1))
     run = rerun(config)
     assert run.status == "succeeded", run.message
-    assert ("invalid_row", "s2") in run.issues.values_list("code", "source_id")
+    assert ("invalid_row", "s2") in run_issue_queryset(run).values_list("code", "source_id")
     assert Person.objects.get(source_id="s2").archived_at is None  # rule Q
 
 
@@ -183,7 +184,7 @@ def test_unsupported_sms_falls_back_to_a_valid_phone(sync):
     run = sync(d)
     p1 = Person.objects.get(source_id="p1")
     assert list(p1.account.devices.values_list("value", flat=True)) == ["+12063842291"]
-    assert list(run.issues.filter(source_id="p1").values_list("code", "value")) == [
+    assert list(run_issue_queryset(run).filter(source_id="p1").values_list("code", "value")) == [
         ("unsupported_phone", "876-927-1234")
     ]
 

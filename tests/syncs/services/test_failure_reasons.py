@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rostering.models import Person
+from syncs.selectors import run_issue_queryset
 from tests.builders import District
 from tests.helpers import snapshot
 
@@ -48,7 +49,7 @@ def test_bom_and_nbsp_header_sync_with_header_repaired_alerts(sync, district, tm
 
     run = sync_run_execute(run=sync_run_create(config=config))
     assert run.status == "succeeded", run.message
-    assert [(i.code, i.severity, i.field) for i in run.issues.all()] == [
+    assert [(i.code, i.severity, i.field) for i in run_issue_queryset(run)] == [
         ("header_repaired", "alert", "givenName")
     ]
 

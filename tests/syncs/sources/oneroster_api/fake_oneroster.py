@@ -20,7 +20,8 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from werkzeug import Request, Response
 
-from syncs.models import Issue, SourceKind, SyncConfig
+from syncs.models import SourceKind, SyncConfig
+from syncs.selectors import run_issue_queryset
 from syncs.services import sync_run_create, sync_run_execute
 from syncs.sources import oneroster_api
 from tests.helpers import NOW
@@ -262,7 +263,7 @@ def assert_no_secret(run, caplog) -> None:
     texts = [
         run.message,
         json.dumps(run.diagnostics),
-        *Issue.objects.filter(run=run).values_list("message", flat=True),
+        *run_issue_queryset(run).values_list("message", flat=True),
         caplog.text,
     ]
     for text in texts:
