@@ -2,10 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import health
+from web.forms import AdminSignInForm
 
 admin.site.site_header = "Rollcall"
 admin.site.site_title = "Rollcall"
 admin.site.index_title = "Roster sync administration"
+# Failed sign-ins are throttled in the admin as on the pages (web.throttle).
+admin.site.login_form = AdminSignInForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
 from web import throttle
@@ -55,6 +56,15 @@ class SignInForm(AuthenticationForm):
             raise
         throttle.clear(username, address)
         return cleaned
+
+
+class AdminSignInForm(SignInForm, AdminAuthenticationForm):
+    """The admin's sign-in, throttled the same way: support accounts can do the most."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": SignInForm.error_messages["throttled"],
+    }
 
 
 class MultipleFileInput(forms.ClearableFileInput):
