@@ -202,9 +202,28 @@ def test_another_districts_admin_reads_nothing_of_district_a(world):
     assert seen_b, "B's admin should see B's own schools"
 
 
-def test_no_api_response_contains_a_credential(world):
-    """Credentials are write-only: the planted password never comes back."""
-    client = client_for("support_staff", world)
-    for method, url, *_ in cells(world):
-        if method == "get":
-            assert CANARY not in body_text(client.get(url)), url
+def test_no_api_response_contains_a_credential(world, caplog):
+    """Credentials are write-only: the canary planted in every credential field comes
+    back in no response of any caller (JSON, CSV or error), no run's message or
+    diagnostics, and no log line."""
+    import logging
+
+    from syncs.models import SyncRun
+
+    caplog.set_level(logging.DEBUG)
+    for caller in CALLERS:
+        for method, url, body, fmt, _expected in cells(world):
+            cache.clear()
+            client = client_for(caller, world)
+            data = upload_body() if body == "upload" else body
+            with transaction.atomic():
+                response = getattr(client, method)(
+                    url, data=data, format="multipart" if fmt == "multipart" else "json"
+                )
+                text = body_text(response)
+                transaction.set_rollback(True)
+            assert CANARY not in text, f"{caller} {method.upper()} {url}"
+            assert CANARY not in str(response.headers), url
+    for message, diagnostics in SyncRun.objects.values_list("message", "diagnostics"):
+        assert CANARY not in message + json.dumps(diagnostics)
+    assert CANARY not in caplog.text

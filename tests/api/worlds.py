@@ -40,7 +40,11 @@ def synced(slug: str, d: District, tmp_path, *, then: District | None = None) ->
         source_kind=SourceKind.LOCAL_FILES,
         path=str(folder),
         deletion_threshold=Decimal("10"),
+        # Every credential field holds the canary: none may ever come back.
         sftp_password=CANARY,
+        sftp_private_key=CANARY,
+        api_token=CANARY,
+        oauth_client_secret=CANARY,
     )
     for files in (d, then) if then else (d,):
         files.write(folder)
