@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
@@ -22,6 +23,9 @@ from rostering.models import Organization
 from syncs import access
 
 _stamp = serializers.DateTimeField().to_representation
+# A cached tab is keyed by everything it shows (its version includes the minute), so
+# this only bounds how long unused entries stay.
+TAB_CACHE_SECONDS = 120
 
 
 @extend_schema_view(
@@ -52,10 +56,17 @@ class OrganizationViewSet(ReadOnlyModelViewSet):
     @action(detail=True, url_path="sync-tab", filter_backends=[], pagination_class=None)
     def sync_tab(self, request, pk=None):
         organization = self.get_object()
-        tab = selectors.sync_tab(
-            reach=reach_of(request), organization=organization, now=timezone.now()
-        )
-        return Response(render_sync_tab(request, tab))
+        reach, now = reach_of(request), timezone.now()
+        # Dozens of admins and dashboards poll this page: answer from the shared cache
+        # while nothing it shows has changed (one query), build it only when it has.
+        version = selectors.sync_tab_version(reach=reach, organization=organization, now=now)
+        key = f"{version}:{request.get_host()}:{request.is_secure()}"
+        data = cache.get(key)
+        if data is None:
+            tab = selectors.sync_tab(reach=reach, organization=organization, now=now)
+            data = render_sync_tab(request, tab)
+            cache.set(key, data, TAB_CACHE_SECONDS)
+        return Response(data)
 
 
 def render_sync_tab(request, tab: selectors.SyncTab) -> dict:
