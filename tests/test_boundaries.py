@@ -14,7 +14,7 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parent.parent
-FIRST_PARTY = ("accounts", "rostering", "syncs", "config", "devtools")
+FIRST_PARTY = ("accounts", "rostering", "syncs", "api", "web", "notify", "config", "devtools")
 
 
 def _lint_imports() -> str:
