@@ -128,15 +128,68 @@ def status_line(
     if status == "succeeded":
         skipped = skipped_of(counts, diagnostics)
         done = "Dry run passed" if dry_run else "Synced"
-        if not skipped:
-            return done
-        return f"{done} with {_records(skipped)} {'to skip' if dry_run else 'skipped'}"
+        said = []
+        if skipped:
+            said.append(f"{_records(skipped)} {'to skip' if dry_run else 'skipped'}")
+        dropped = len({d.get("school") for d in drops_of(diagnostics)})
+        if dropped:
+            said.append(f"a sharp drop at {dropped:,} school{'s' if dropped != 1 else ''}")
+        return f"{done} with {' and '.join(said)}" if said else done
     if failure_reason == "threshold" and approved_at is not None:
         archived = sum(counts.get(kind, {}).get("archived", 0) for kind in COUNT_KINDS)
         when = approved_at.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M %Z")
         return f"Approved by {approved_by or 'someone'} at {when}: {archived:,} archived"
     title = REASON_TITLES.get(failure_reason, failure_reason.replace("_", " ") or "unknown")
+    if failure_reason == "threshold":
+        title = _threshold_title(diagnostics, title)
     return f"{'Dry run failed' if dry_run else 'Failed'}: {title}"
+
+
+def _threshold_title(diagnostics: Mapping[str, Any], title: str) -> str:
+    """ "deletion threshold exceeded at 2 schools", "mass updates held", and how many of
+    the held schools were approved so far."""
+    held = held_of(diagnostics)
+    updates = bool(updates_of(diagnostics))
+    if not held and updates and not _district_exceeded(diagnostics):
+        return "mass updates held"
+    if held:
+        title += f" at {len(held):,} school{'s' if len(held) != 1 else ''}"
+    if updates:
+        title += "; updates held"
+    approved = [a for a in approvals_of(diagnostics) if a.get("school") is not None]
+    if held and approved:
+        title += f"; {len(approved):,} of {len(held):,} approved"
+    return title
+
+
+def held_of(diagnostics: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The schools whose archives alone were held (rule T6), as the run recorded them."""
+    held = diagnostics.get("held")
+    return [h for h in held if isinstance(h, Mapping)] if isinstance(held, list) else []
+
+
+def updates_of(diagnostics: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The kinds whose updates were held (rule U): {kind: {active, changed, allowed,
+    samples}}."""
+    held = diagnostics.get("held_updates")
+    kinds = held.get("kinds") if isinstance(held, Mapping) else None
+    return {k: v for k, v in kinds.items() if isinstance(v, Mapping)} if kinds else {}
+
+
+def approvals_of(diagnostics: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = diagnostics.get("approvals")
+    return [a for a in found if isinstance(a, Mapping)] if isinstance(found, list) else []
+
+
+def drops_of(diagnostics: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The sharp drops the watch saw: {school, name, kind, usual, after, fell_by}."""
+    found = diagnostics.get("drops")
+    return [d for d in found if isinstance(d, Mapping)] if isinstance(found, list) else []
+
+
+def _district_exceeded(diagnostics: Mapping[str, Any]) -> bool:
+    kinds = (diagnostics.get("threshold") or {}).get("kinds") or {}
+    return any((v or {}).get("exceeded") for v in kinds.values() if isinstance(v, Mapping))
 
 
 def run_status_line(facts: RunFacts) -> str:
@@ -211,6 +264,19 @@ def _succeeded(facts: RunFacts) -> dict[str, Any]:
     skipped = skipped_of(facts.counts, facts.diagnostics)
     line = run_status_line(facts)
     applied = "Dry run: nothing was applied." if facts.dry_run else "The changes were applied."
+    drops = _drop_evidence(facts)
+    if drops and not skipped:
+        return {
+            "headline": line,
+            "what_happened": f"Every record in the files was read and checked. {applied} "
+            "Some schools' active records fell sharply below their usual counts, while "
+            "staying under the deletion threshold.",
+            "evidence": drops,
+            "next_steps": _DROP_STEPS,
+            "help_url": help_url("school_drop"),
+            "skipped": 0,
+            "drops": [dict(d) for d in drops_of(facts.diagnostics)],
+        }
     if not skipped:
         return {
             "headline": line,
@@ -247,12 +313,12 @@ def _succeeded(facts: RunFacts) -> dict[str, Any]:
                 "help_url": help_url(code),
             }
         )
-    return {
+    out = {
         "headline": line,
         "what_happened": f"{applied} {_records(skipped)} with errors "
         f"{'would be' if facts.dry_run else 'were'} skipped: a new one is not created, and "
         "an existing one keeps its last good state and is not archived.",
-        "evidence": evidence,
+        "evidence": evidence + drops,
         "next_steps": [
             "Open each school's errors and download the CSV of the records to fix.",
             "Correct them in the SIS; the next sync picks the changes up.",
@@ -261,6 +327,39 @@ def _succeeded(facts: RunFacts) -> dict[str, Any]:
         "skipped": skipped,
         "skipped_by_kind": by_kind,
     }
+    if drops:
+        out["next_steps"] += _DROP_STEPS
+        out["drops"] = [dict(d) for d in drops_of(facts.diagnostics)]
+    return out
+
+
+_DROP_STEPS = [
+    "For each school that dropped, compare its records in the SIS with the files: an "
+    "export that left part of a school out looks like this. Fix it and sync again; if "
+    "the drop is real, nothing needs doing.",
+]
+
+
+def _drop_evidence(facts: RunFacts) -> list[dict[str, Any]]:
+    out = []
+    for d in drops_of(facts.diagnostics):
+        school = str(d.get("school", ""))
+        name = str(d.get("name") or facts.school_names.get(school, ""))
+        label = f"School {school} ({name})" if name and name != school else f"School {school}"
+        out.append(
+            {
+                "text": f"{label} {d.get('kind')}: {int(d.get('usual', 0)):,} → "
+                f"{int(d.get('after', 0)):,} active ({d.get('fell_by')}% below its usual "
+                "count).",
+                "code": "school_drop",
+                "school": school,
+                "kind": d.get("kind"),
+                "usual": d.get("usual"),
+                "after": d.get("after"),
+                "help_url": help_url("school_drop"),
+            }
+        )
+    return out
 
 
 def _error_codes(diagnostics: Mapping[str, Any]) -> list[tuple[str, int]]:
@@ -281,6 +380,29 @@ def _error_codes(diagnostics: Mapping[str, Any]) -> list[tuple[str, int]]:
 
 
 def _threshold(facts: RunFacts) -> dict[str, Any]:
+    """A run that held something back: every archive (T3), some schools' archives
+    (T6) or some kinds' updates (U); with the approvals made since."""
+    diagnostics = facts.diagnostics
+    held, updates = held_of(diagnostics), updates_of(diagnostics)
+    if held:
+        body = _threshold_schools(facts, held)
+    elif updates and not _district_exceeded(diagnostics):
+        body = _updates_only(facts, updates)
+    else:
+        body = _threshold_all(facts)
+    if updates:
+        if held or _district_exceeded(diagnostics):
+            body["evidence"] = body["evidence"] + _updates_evidence(diagnostics)
+            body["next_steps"] = body["next_steps"] + _UPDATE_STEPS
+        body["held_updates"] = {k: dict(v) for k, v in updates.items()}
+    approvals = _approvals_evidence(facts)
+    if approvals:
+        body["evidence"] = body["evidence"] + approvals
+        body["approvals"] = [dict(a) for a in approvals_of(diagnostics)]
+    return body
+
+
+def _threshold_all(facts: RunFacts) -> dict[str, Any]:
     threshold = facts.diagnostics.get("threshold") or {}
     kinds: Mapping[str, Mapping[str, Any]] = threshold.get("kinds") or {}
     exceeded = [k for k in THRESHOLD_KINDS if (kinds.get(k) or {}).get("exceeded")]
@@ -338,6 +460,261 @@ def _threshold(facts: RunFacts) -> dict[str, Any]:
         "download": f"/api/v1/sync-runs/{facts.id}/planned-archives.csv",
         "planned_total": total,
     }
+
+
+def _threshold_schools(facts: RunFacts, held: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Rule T6: some schools exceeded their own limit; only their archives are held,
+    each shown with its figures and what explains it."""
+    threshold = facts.diagnostics.get("threshold") or {}
+    kinds: Mapping[str, Mapping[str, Any]] = threshold.get("kinds") or {}
+    percent = _percent(str(threshold.get("percent", "")))
+    own = _percent(str(threshold.get("school_percent") or threshold.get("percent", "")))
+    fmt = threshold.get("format", "")
+    causes = _threshold_causes(facts, threshold)
+    approved_at = {
+        str(a.get("school")): a for a in approvals_of(facts.diagnostics) if a.get("school")
+    }
+    everything_approved = facts.approved_at is not None
+    names = {str(h.get("sis_id", "")): {"name": h.get("name", "")} for h in held}
+    evidence: list[dict[str, Any]] = []
+    labels, reasons = [], []
+    for h in held:
+        sis_id = str(h.get("sis_id", ""))
+        label = _school_name(sis_id, names)
+        school_kinds: Mapping[str, Mapping[str, int]] = h.get("kinds") or {}
+        figures = "; ".join(
+            f"{k}: {v.get('active', 0):,} active, {v.get('planned', 0):,} to archive, "
+            f"{v.get('allowed', 0):,} allowed"
+            for k, v in school_kinds.items()
+        )
+        focus = max(
+            school_kinds,
+            key=lambda k: (k in SCHOOL_KINDS, school_kinds[k].get("planned", 0)),
+            default="",
+        )
+        why = _why_school(sis_id, focus, causes, fmt) if focus else ""
+        approved = everything_approved or sis_id in approved_at
+        evidence.append(
+            {
+                "text": f"{label}: {figures}" + (f"; {why}" if why else "") + ".",
+                "school": sis_id,
+                "name": h.get("name", ""),
+                "kinds": {k: dict(v) for k, v in school_kinds.items()},
+                "records": h.get("records", 0),
+                "approved": approved,
+            }
+        )
+        labels.append(label)
+        reasons.append(why)
+    one = len(held) == 1
+    records = sum(int(h.get("records", 0)) for h in held)
+    if one:
+        n = int(held[0].get("records", 0))
+        headline = (
+            f"{labels[0]} exceeded its own deletion limit, so its {n:,} planned "
+            f"archive{'s are' if n != 1 else ' is'} held"
+            + (f": {reasons[0]}." if reasons[0] else "; everything else was applied.")
+        )
+    else:
+        headline = (
+            f"{_series(labels)} would archive more than "
+            f"{'its' if one else 'their'} own limit of {own}% allows: "
+            f"{'its' if one else 'their'} archives are held."
+        )
+    applied = (
+        "Dry run: nothing was applied."
+        if facts.dry_run
+        else "Everything else was applied, the other schools' archives included."
+    )
+    what = (
+        f"Each school may archive at most {own}% of its own active records of each kind. "
+        f"{_series(labels)} would have archived more, so {'its' if one else 'their'} "
+        f"{records:,} planned archive{'s are' if records != 1 else ' is'} held for approval; "
+        f"the rest of the district stayed within the deletion threshold of {percent}%. "
+        f"{applied}"
+    )
+    steps = []
+    broken = [
+        c
+        for c in causes
+        if c.weight and c.code not in ("drop", "real_change") and c.evidence.get("school") in names
+    ]
+    if broken:
+        steps.append(
+            "Fix the export first: " + broken[0].text[0].lower() + broken[0].text[1:] + " "
+            "Then sync again (Check for new data); a corrected export archives nothing it "
+            "should not."
+        )
+    steps.append(
+        "Review each held school's records (the list can be downloaded per school) and "
+        "check a few of them in the SIS."
+    )
+    waiting = [e for e in evidence if not e["approved"]]
+    if waiting and not facts.dry_run:
+        counts = ", ".join(f"{_school_name(e['school'], names)}: {e['records']:,}" for e in waiting)
+        steps.append(
+            "If they really left, approve the held archives of one school at a time, or of "
+            f"every held school at once (confirm by typing the number of records: {counts}), "
+            f"or raise the limit from {own}%."
+        )
+    return {
+        "headline": headline,
+        "what_happened": what,
+        "evidence": evidence,
+        "next_steps": steps,
+        "held": [
+            {**dict(h), "approved": e["approved"]} for h, e in zip(held, evidence, strict=True)
+        ],
+        "kinds": {k: dict(v) for k, v in kinds.items()},
+        "by_school": _planned_by_school(facts, threshold),
+        "likely_causes": [c.as_dict() for c in causes],
+        "download": f"/api/v1/sync-runs/{facts.id}/planned-archives.csv",
+        "planned_total": sum(facts.planned.values()) or records,
+    }
+
+
+def holds_in_words(diagnostics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What a run held back, one line each, as the sync tab lists it: each school whose
+    archives rule T6 held, with what explains it, and each kind whose updates rule U
+    held. Reads only the run's diagnostics."""
+    threshold = diagnostics.get("threshold") or {}
+    causes = [
+        Cause(
+            str(c.get("code", "")),
+            str(c.get("text", "")),
+            int(c.get("weight", 0)),
+            {k: v for k, v in c.items() if k not in ("code", "text", "weight")},
+        )
+        for c in threshold.get("causes") or ()
+        if isinstance(c, Mapping)
+    ]
+    fmt = threshold.get("format", "")
+    approved = {str(a.get("school")) for a in approvals_of(diagnostics) if a.get("school")}
+    everything = any(a.get("school") is None for a in approvals_of(diagnostics))
+    out: list[dict[str, Any]] = []
+    for h in held_of(diagnostics):
+        sis_id = str(h.get("sis_id", ""))
+        label = _school_name(sis_id, {sis_id: {"name": h.get("name", "")}})
+        kinds: Mapping[str, Mapping[str, int]] = h.get("kinds") or {}
+        planned = _series([_count(int(v.get("planned", 0)), k) for k, v in kinds.items()])
+        focus = max(
+            kinds, key=lambda k: (k in SCHOOL_KINDS, kinds[k].get("planned", 0)), default=""
+        )
+        why = _why_school(sis_id, focus, causes, fmt) if focus else ""
+        out.append(
+            {
+                "school": sis_id,
+                "records": int(h.get("records", 0)),
+                "approved": everything or sis_id in approved,
+                "text": f"{label}: {planned} held for approval"
+                + (f" ({why})" if why else "")
+                + ".",
+            }
+        )
+    percent = _percent(str((diagnostics.get("held_updates") or {}).get("percent", "")))
+    for kind, k in updates_of(diagnostics).items():
+        out.append(
+            {
+                "kind": kind,
+                "text": f"Updates of {k.get('changed', 0):,} of {k.get('active', 0):,} {kind} "
+                "held: more than "
+                f"{percent}% would change a name, email, phone or date of birth at once.",
+            }
+        )
+    return out
+
+
+FIELD_LABELS = {
+    "given_name": "given name",
+    "family_name": "family name",
+    "email": "email",
+    "phone": "phone",
+    "dob": "date of birth",
+}
+_UPDATE_STEPS = [
+    "Check the examples of held updates: a swapped or shifted column in the export (given "
+    "and family names, say) changes most records at once. Fix the export and sync again.",
+    "If the changes are real, raise or turn off the update guard for the next sync: the "
+    "held updates are applied then.",
+]
+
+
+def _updates_only(facts: RunFacts, updates: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Rule U alone: many records of a kind would change at once; those updates were held."""
+    held = facts.diagnostics.get("held_updates") or {}
+    percent = _percent(str(held.get("percent", "")))
+    kind = max(updates, key=lambda k: updates[k].get("changed", 0))
+    k = updates[kind]
+    applied = (
+        "Dry run: nothing was applied."
+        if facts.dry_run
+        else "Those updates were not applied; everything else was."
+    )
+    return {
+        "headline": f"Updates held: {k.get('changed', 0):,} of {k.get('active', 0):,} {kind} "
+        "would change a name, email, phone or date of birth at once.",
+        "what_happened": "The mass-update guard holds a kind's updates when more than "
+        f"{percent}% of its active records would change a name, email, phone or date of "
+        f"birth in one run. {applied}",
+        "evidence": _updates_evidence(facts.diagnostics),
+        "next_steps": list(_UPDATE_STEPS),
+    }
+
+
+def _updates_evidence(diagnostics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    held = diagnostics.get("held_updates") or {}
+    percent = _percent(str(held.get("percent", "")))
+    out: list[dict[str, Any]] = []
+    for kind, k in updates_of(diagnostics).items():
+        out.append(
+            {
+                "text": f"{kind.capitalize()}: {k.get('changed', 0):,} of "
+                f"{k.get('active', 0):,} would change a name, email, phone or date of birth "
+                f"(at most {k.get('allowed', 0):,} allowed at {percent}%); their updates "
+                "were held.",
+                "kind": kind,
+                **{key: k.get(key, 0) for key in ("active", "changed", "allowed")},
+            }
+        )
+        for sample in k.get("samples") or ():
+            changes: Mapping[str, list[str]] = sample.get("changes") or {}
+            said = "; ".join(
+                f"{FIELD_LABELS.get(f, f)} {before or '(empty)'} → {after or '(empty)'}"
+                for f, (before, after) in changes.items()
+            )
+            out.append(
+                {
+                    "text": f"For example {sample.get('source_id')}: {said}.",
+                    "kind": kind,
+                    "source_id": sample.get("source_id"),
+                    "changes": {f: list(v) for f, v in changes.items()},
+                }
+            )
+    return out
+
+
+def _approvals_evidence(facts: RunFacts) -> list[dict[str, Any]]:
+    out = []
+    for a in approvals_of(facts.diagnostics):
+        try:
+            at = datetime.fromisoformat(str(a.get("at")))
+            when = at.astimezone(ZoneInfo(facts.time_zone)).strftime("%Y-%m-%d %H:%M %Z")
+        except (TypeError, ValueError):
+            when = str(a.get("at", ""))
+        school = a.get("school")
+        where = f" for school {school}" if school else ""
+        n = int(a.get("records", 0))
+        out.append(
+            {
+                "text": f"Approved by {a.get('by') or 'someone'} at {when}{where}: {n:,} "
+                f"record{'s' if n != 1 else ''} archived.",
+                "school": school,
+                "by": a.get("by"),
+                "at": a.get("at"),
+                "records": n,
+            }
+        )
+    return out
 
 
 def _planned_by_school(facts: RunFacts, threshold: Mapping[str, Any]) -> dict[str, dict]:

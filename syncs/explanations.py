@@ -54,7 +54,7 @@ def run_facts(run: SyncRun, *, details: bool = True) -> RunFacts:
         "approved_by": (approver.get_full_name() or approver.get_username()) if approver else "",
         "approved_at": run.archives_approved_at,
     }
-    if run.archives_approved_at is not None:
+    if run.archives_approved_at is not None or (run.diagnostics or {}).get("approvals"):
         facts["time_zone"] = (
             SyncConfig.objects.filter(pk=run.config_id).values_list("time_zone", flat=True).first()
             or "UTC"

@@ -42,6 +42,7 @@ class IssueCode(StrEnum):
     VALUE_TRUNCATED = "value_truncated"
     COLUMN_MISSING = "column_missing"
     MANY_GUARDIANS = "many_guardians"
+    SCHOOL_DROP = "school_drop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,13 @@ CODES = _codes(
         ALERT,
         "Check the student's contacts in the SIS: six or more guardians usually means "
         "emergency contacts are being sent as guardians.",
+    ),
+    Code(
+        IssueCode.SCHOOL_DROP,
+        ALERT,
+        "Check that the export still holds all of this school's records (a filter, a "
+        "missing file or a school left out of the sharing settings). If the drop is real, "
+        "nothing needs doing: the alert stops once the new count is usual.",
     ),
 )
 

@@ -57,11 +57,18 @@ FAILURES = _articles(
         "students that is 50). When a run plans more, new and changed records are still "
         "saved, but nobody is archived. A sudden large number usually means the export "
         "lost something: a school left out, a file with headers and no rows, IDs that "
-        "lost their leading zeros in a spreadsheet, or a renamed column.",
+        "lost their leading zeros in a spreadsheet, or a renamed column. Each school has "
+        "a limit of its own too: when only some schools exceed theirs, only their archives "
+        "are held and the rest of the district syncs, archives included. A sync can also "
+        "hold updates: when more of a kind's records than its update threshold would "
+        "change a name, email, phone or date of birth at once (a swapped column), those "
+        "updates are held and everything else is applied.",
         "Open the run's explanation and the list of records it would archive. If the "
         "export is broken, fix it in the SIS and sync again. If the records really left "
-        "(end of year, back-to-school), approve this run's archives once, or raise the "
-        "threshold: 10–20% suits the school year, 50–60% the weeks of back-to-school.",
+        "(end of year, back-to-school), approve this run's archives once, for every held "
+        "school or one school at a time, or raise the threshold: 10–20% suits the school "
+        "year, 50–60% the weeks of back-to-school. Held updates are applied by the next "
+        "sync once the export is fixed, or once the update threshold is raised or off.",
     ),
     Article(
         "credentials",
@@ -265,6 +272,21 @@ ISSUES = _articles(
         "That many usually means emergency contacts are exported as guardians, and all of "
         "them get the family's messages.",
         "Check the student's contacts in the SIS and send only guardians.",
+    ),
+    Article(
+        IssueCode.SCHOOL_DROP,
+        "Sharp drop at a school",
+        "A school's active students, teachers, parents or classes fell sharply in one run.",
+        "Rollcall compares what each run leaves at each school with the school's usual "
+        "count, the median of its last seven applied runs. A fall of more than the sync's "
+        "drop alert (20% unless changed), or of more than 90% whatever it is set to, "
+        "raises this alert while staying under the deletion threshold: the records were "
+        "archived, but the drop is worth a look. An export that lost part of a school "
+        "(a filter, a missing file, sharing turned off for it) looks like this.",
+        "Compare the school's records in the SIS with the files Rollcall received. If "
+        "records are missing from the export, fix it and sync again: the records come "
+        "back. If the drop is real (a school closing, a program moving), nothing needs "
+        "doing.",
     ),
 )
 

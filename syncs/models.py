@@ -120,6 +120,35 @@ class SyncConfig(models.Model):
         help_text="Most a run may archive, as a percentage of each kind's active "
         "records. 10–20 during the school year, 50–60 at back-to-school.",
     )
+    school_threshold = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Most a run may archive at one school, as a percentage of each kind's "
+        "active records there. Empty: the deletion threshold. A school over its limit has "
+        "its archives held alone while the rest of the district syncs.",
+    )
+    update_threshold = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Hold a kind's updates when more than this percentage of its active "
+        "records would change a name, email, phone or birth date in one run (75 is "
+        "Clever's figure). Empty: off.",
+    )
+    drop_alert_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("20"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Alert when a school's active students, teachers, parents or classes "
+        "fall more than this percentage below the median of its last 7 applied runs "
+        "(a fall of more than 90% always alerts).",
+    )
     window_start = models.TimeField(default=default_window_start)
     window_end = models.TimeField(default=default_window_end)
     time_zone = models.CharField(max_length=64, default="America/Los_Angeles")
@@ -319,6 +348,10 @@ class SchoolSummary(models.Model):
     archived = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
     alerts = models.PositiveIntegerField(default=0)
+    # Active people and classes per kind at the school once the run (and any approval of
+    # its held archives) applied: {"students": 812, ...}. The sharp-drop watch takes the
+    # median over the last applied runs. Empty for rows from before it was recorded.
+    active = models.JSONField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "school summaries"

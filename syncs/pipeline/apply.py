@@ -13,7 +13,7 @@ mirror for nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -54,17 +54,19 @@ def apply_plan(
     now: datetime,
     previous_run_id: int | None = None,
     still_missing: dict[str, set[int]] | None = None,
+    held: Mapping[str, set[int]] | None = None,
     before_writes: Callable[[], None] | None = None,
     after_writes: Callable[[], None] | None = None,
 ) -> dict[str, float]:
-    """Apply `plan`; archives only when `archive` (the guard passed).
+    """Apply `plan`; archives only when `archive` (the guard passed), and then none of
+    `held` (per table, the pks of the schools whose archives rule T6 held).
 
     `previous_run_id` is the config's last run that applied a plan; records this run
     misses were last seen by it, unless they were already missing then (`still_missing`,
     record ids per kind). `before_writes` and `after_writes` run first and last inside
     the transaction (the run's lease, and its applied marker).
     """
-    w = _Writer(plan, roster, mirror, config, run, now)
+    w = _Writer(plan, roster, mirror, config, run, now, held or {})
     progress.set_total(APPLY_STEPS if archive else APPLY_STEPS - 1)
     with transaction.atomic():
         if before_writes is not None:
@@ -103,8 +105,10 @@ class _Writer:
         config: SyncConfig,
         run: SyncRun,
         now: datetime,
+        held: Mapping[str, set[int]],
     ) -> None:
         self.plan, self.roster, self.mirror = plan, roster, mirror
+        self.held = held
         self.config, self.run, self.now = config, run, now
         self.org_id = config.organization_id
         self.bulk = BulkWriter()
@@ -324,11 +328,14 @@ class _Writer:
         )
 
     def archive(self) -> None:
-        for _kind, model, pks in self._archive_sets():
-            if pks:
-                filter_in(model.objects.all(), "id", pks).update(archived_at=self.now)
+        archived: dict[str, list[int]] = {}
+        for kind, model, pks in self._archive_sets():
+            held = self.held.get(kind)
+            archived[kind] = [pk for pk in pks if pk not in held] if held else pks
+            if archived[kind]:
+                filter_in(model.objects.all(), "id", archived[kind]).update(archived_at=self.now)
         by_pk = {row.pk: row for row in self.mirror.people.values()}
-        accounts = [by_pk[pk].account_id for pk in self.plan.people.archive if by_pk[pk].account_id]
+        accounts = [by_pk[pk].account_id for pk in archived["people"] if by_pk[pk].account_id]
         if accounts:
             filter_in(User.objects.all(), "id", accounts).update(is_active=False)
 

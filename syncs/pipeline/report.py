@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -66,24 +67,49 @@ def school_summaries(
     roster: Roster,
     findings: list[Finding],
     archived: bool,
+    held_schools: frozenset[str] = frozenset(),
+    held_updates: frozenset[int] = frozenset(),
+    active: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[SchoolSummary]:
+    """A summary per school the files list, or a finding or a planned archive names.
+
+    `archived`: the run archived (not a dry run, not held as a whole, rule T3); then a
+    school counts what it archived, except the `held_schools` (T6), whose archives wait
+    for approval. Updates of `held_updates` (person pks, rule U) were not applied. When
+    only some of a run's changes were held, a school none of whose own were held
+    succeeded; the others failed with the run. `active`: per school, the active people
+    and classes of each kind the run leaves (kept for the sharp-drop watch).
+    """
     stats: dict[str, Counter] = defaultdict(Counter)
     for rec in plan.people.create + plan.classes.create:
         stats[_school_of(rec)]["created"] += 1
-    for _pk, rec in plan.people.update + plan.classes.update:
+    for pk, rec in plan.people.update:
+        school = _school_of(rec)
+        stats[school]["held_updates" if pk in held_updates else "updated"] += 1
+    for _pk, rec in plan.classes.update:
         stats[_school_of(rec)]["updated"] += 1
-    if archived:
-        for sis_id, n in archives_by_school(plan, mirror).items():
+    for sis_id, n in archives_by_school(plan, mirror).items():
+        stats[sis_id]["planned"] += n
+        if archived and sis_id not in held_schools:
             stats[sis_id]["archived"] += n
     for f in findings:
         if f.school_id:
             stats[f.school_id]["errors" if f.is_error else "alerts"] += 1
-    names = {sid: s.name for sid, s in roster.schools.items()}
+    names = {sis_id: name for sis_id, (_pk, name) in mirror.schools.items()}
+    names.update({sid: s.name for sid, s in roster.schools.items()})
     pks = dict(
         School.objects.filter(organization_id=run.config.organization_id).values_list(
             "sis_id", "pk"
         )
     )
+    partly_held = run.status == RunStatus.FAILED and archived
+
+    def status(sis_id: str) -> str:
+        if not partly_held:
+            return run.status
+        held = sis_id in held_schools or stats[sis_id]["held_updates"]
+        return RunStatus.FAILED if held else RunStatus.SUCCEEDED
+
     # A finding may name a school that is not in the files (an unknown reference):
     # summaries are for schools, so only an ID that can be one gets a row.
     sis_ids = sorted(s for s in (roster.schools.keys() | stats.keys()) - {""} if len(s) <= MAX_ID)
@@ -93,12 +119,13 @@ def school_summaries(
             school_id=pks.get(sis_id),
             sis_id=_cut(sis_id, 255),
             name=_cut(names.get(sis_id, ""), 255),
-            status=run.status,
+            status=status(sis_id),
             created=stats[sis_id]["created"],
             updated=stats[sis_id]["updated"],
             archived=stats[sis_id]["archived"],
             errors=stats[sis_id]["errors"],
             alerts=stats[sis_id]["alerts"],
+            active=dict((active or {}).get(sis_id, {})) if active is not None else None,
         )
         for sis_id in sis_ids
     ]
@@ -234,11 +261,14 @@ def _previous_issues(run: SyncRun) -> QuerySet[Issue]:
     )
 
 
-def store_planned_archives(run: SyncRun, plan: Plan, mirror: Mirror) -> None:
+def store_planned_archives(
+    run: SyncRun, plan: Plan, mirror: Mirror, *, schools: frozenset[str] | None = None
+) -> None:
     """Every record the plan archives, with a name and a school a person can review
     (rule T5): enrollments as "Student in Class" at the class's school, guardian links as
-    "Parent → Student" at the student's first school."""
-    rows = []
+    "Parent → Student" at the student's first school. With `schools`, only the records
+    placed at those (the schools whose archives rule T6 held)."""
+    rows: list[tuple] = []
     by_pk = {row.pk: (sid, row) for sid, row in mirror.people.items()}
     for pk in plan.people.archive:
         sid, row = by_pk[pk]
@@ -277,6 +307,8 @@ def store_planned_archives(run: SyncRun, plan: Plan, mirror: Mirror) -> None:
                 school = student.schools[0] if student and student.schools else ""
                 key = link_key(parent_sid, student_sid)
                 rows.append((run.pk, "guardianships", link.pk, key, _cut(name, 512), school))
+    if schools is not None:
+        rows = [row for row in rows if row[5] in schools]
     BulkWriter().insert(
         PlannedArchive, ["run", "kind", "record_id", "source_id", "name", "school_sis_id"], rows
     )

@@ -5,6 +5,14 @@ floor(threshold% × active records of that kind the config manages): 501 student
 allows 50. T3 if any kind would exceed it the run fails `threshold`, still applies creates
 and updates, and archives nothing. T4 diagnostics say per kind active / planned / allowed
 and the likely causes, ranked by how many of the planned archives each explains.
+T6 each school also has a limit per kind (the same percentage, or the config's
+`school_threshold`): when only some schools exceed theirs, only their archives are held,
+provided what remains stays within the district-wide limit (else everything is, T3).
+
+U (optional): when more than the config's update threshold of a kind's active records
+would change a name, email, phone or birth date in one run, those updates are held.
+Watch: a school's active count of a kind that falls far below its usual count (the
+median of its last applied runs) raises a `school_drop` alert.
 
 Also the guard's other check: a required file with a header and no data rows, while the
 mirror holds active records that depend on it, fails `invalid_files`.
@@ -59,6 +67,209 @@ def check_threshold(
         )
         for kind in sorted(active.keys() | planned.keys())
     ]
+
+
+# ---------------------------------------------------------------- T6: per school
+
+
+@dataclass(frozen=True)
+class SchoolCheck:
+    """One school's own limit per kind (T6): the kinds it would archive records of."""
+
+    sis_id: str
+    checks: tuple[KindCheck, ...]
+
+    @property
+    def exceeded(self) -> bool:
+        return any(c.exceeded for c in self.checks)
+
+    def kinds(self) -> dict[str, dict[str, int]]:
+        """{kind: {active, planned, allowed}} of the kinds it plans archives of."""
+        return {
+            c.kind: {"active": c.active, "planned": c.planned, "allowed": c.allowed}
+            for c in self.checks
+            if c.planned
+        }
+
+
+@dataclass(frozen=True)
+class ArchiveDecision:
+    """What rule T decides about a run's archives.
+
+    `district`: each kind over the whole district (T2). `over`: the schools that exceed
+    their own limit (T6). `remainder`: the district-wide limit checked on what is left
+    once those schools are set aside. When the remainder still exceeds it everything is
+    held (T3); otherwise only the schools `over` their limit are (`held`).
+    """
+
+    district: list[KindCheck]
+    over: list[SchoolCheck]
+    remainder: list[KindCheck]
+
+    @property
+    def hold_all(self) -> bool:
+        return any(c.exceeded for c in self.remainder)
+
+    @property
+    def blocked(self) -> list[KindCheck]:
+        """The district's exceeded kinds when everything is held (T3), else none."""
+        return [c for c in self.district if c.exceeded] if self.hold_all else []
+
+    @property
+    def held(self) -> list[SchoolCheck]:
+        """The schools whose archives alone are held (T6); none when everything is."""
+        return [] if self.hold_all else list(self.over)
+
+    @property
+    def passed(self) -> bool:
+        return not self.hold_all and not self.over
+
+
+def decide_archives(
+    *,
+    active: Mapping[str, int],
+    planned: Mapping[str, int],
+    active_by_school: Mapping[str, Mapping[str, int]],
+    planned_by_school: Mapping[str, Mapping[str, int]],
+    threshold: Decimal,
+    school_threshold: Decimal | None = None,
+) -> ArchiveDecision:
+    """Rule T with T6: each kind against the district's limit, each school's kinds
+    against the school's own (`school_threshold`, else the same percentage), and the
+    district's limit again on what the schools over theirs leave.
+
+    Records of no school ("") are never held on their own: they stay in the remainder.
+    A school's active and planned counts must place records the way the planned-archive
+    list does (a person at their first school, a link at its class's or student's).
+    """
+    district = check_threshold(dict(active), dict(planned), threshold)
+    own = threshold if school_threshold is None else school_threshold
+    over = []
+    for sis_id, kinds in sorted(planned_by_school.items()):
+        if not sis_id or not any(kinds.values()):
+            continue
+        school = SchoolCheck(
+            sis_id,
+            tuple(check_threshold(dict(active_by_school.get(sis_id, {})), dict(kinds), own)),
+        )
+        if school.exceeded:
+            over.append(school)
+    if not over:
+        return ArchiveDecision(district, [], district)
+    schools = {s for s in active_by_school.keys() | planned_by_school.keys() if s}
+    if {school.sis_id for school in over} >= schools:
+        # Every school is over its limit: nothing else to apply, the district decides.
+        return ArchiveDecision(district, over, district)
+    rest_active, rest_planned = dict(active), dict(planned)
+    for school in over:
+        for kind, n in active_by_school.get(school.sis_id, {}).items():
+            rest_active[kind] = rest_active.get(kind, 0) - n
+        for kind, n in planned_by_school[school.sis_id].items():
+            rest_planned[kind] = rest_planned.get(kind, 0) - n
+    remainder = check_threshold(rest_active, rest_planned, threshold)
+    return ArchiveDecision(district, over, remainder)
+
+
+# ---------------------------------------------------------------- U: mass updates
+
+
+def check_updates(
+    active: Mapping[str, int], changed: Mapping[str, int], percent: Decimal | None
+) -> list[KindCheck]:
+    """Rule U: per kind, records whose name, email, phone or birth date would change
+    (`planned`) against floor(percent% × active records) (`allowed`). Only kinds with
+    changes; none when the guard is off (`percent` None)."""
+    if percent is None:
+        return []
+    kinds = {k: n for k, n in changed.items() if n}
+    return check_threshold({k: active.get(k, 0) for k in kinds}, kinds, percent)
+
+
+# ---------------------------------------------------------------- watch: sharp drops
+
+# How many applied runs the usual count is the median of.
+DROP_HISTORY_RUNS = 7
+# A drop larger than this always alerts, whatever drop_alert_percent says: a school left
+# nearly empty by one run never reads as a plain success.
+NEARLY_EMPTY_PERCENT = Decimal("90")
+# Smaller counts swing too much from night to night to alert on.
+DROP_MIN_USUAL = 10
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A school's active count of a kind, after a run, far below its usual count."""
+
+    school: str
+    name: str
+    kind: str
+    usual: int
+    after: int
+    percent: Decimal
+
+    @property
+    def fell_by(self) -> int:
+        """The fall in whole percent of the usual count."""
+        return round(100 * (self.usual - self.after) / self.usual)
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{_school_label(self.school, self.name)} {self.kind}: {self.usual:,} → "
+            f"{self.after:,} active ({self.fell_by}% below its usual count, the median of "
+            f"its last applied runs; the alert is set at {_percent_text(self.percent)}%)."
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "school": self.school,
+            "name": self.name,
+            "kind": self.kind,
+            "usual": self.usual,
+            "after": self.after,
+            "fell_by": self.fell_by,
+        }
+
+
+def usual_count(history: list[int]) -> int:
+    """The median of the last DROP_HISTORY_RUNS counts (the lower middle of an even
+    number: an alert errs towards the smaller usual count)."""
+    recent = sorted(history[-DROP_HISTORY_RUNS:])
+    return recent[(len(recent) - 1) // 2]
+
+
+def sharp_drops(
+    *,
+    after: Mapping[str, Mapping[str, int]],
+    before: Mapping[str, Mapping[str, int]],
+    history: Mapping[str, list[Mapping[str, int]]],
+    percent: Decimal,
+    names: Mapping[str, str] | None = None,
+    skip: frozenset[str] | set[str] = frozenset(),
+    kinds: tuple[str, ...] = ("students", "teachers", "parents", "classes"),
+) -> list[Drop]:
+    """Per school and kind, the active count a run leaves (`after`) compared with the
+    median of the school's counts after its last applied runs (`history`, oldest first),
+    or with the count before this run when there is no history yet. A fall of more than
+    `percent` (at most NEARLY_EMPTY_PERCENT) is a drop. Schools in `skip` (their
+    archives held by rule T6) are left out: the threshold already stopped them."""
+    limit = min(Decimal(percent), NEARLY_EMPTY_PERCENT)
+    drops = []
+    for school in sorted(after.keys() | before.keys() | history.keys()):
+        if not school or school in skip:
+            continue
+        for kind in kinds:
+            past = [int(h.get(kind, 0)) for h in history.get(school, ())]
+            usual = usual_count(past) if past else before.get(school, {}).get(kind, 0)
+            now = after.get(school, {}).get(kind, 0)
+            if usual >= DROP_MIN_USUAL and (usual - now) * 100 > limit * usual:
+                drops.append(Drop(school, (names or {}).get(school, ""), kind, usual, now, limit))
+    return drops
+
+
+def _percent_text(value: Decimal) -> str:
+    text = str(value)
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def check_empty_files(empty_files: Mapping[str, str], active: Mapping[str, int]) -> None:

@@ -6,6 +6,7 @@ an earlier run is deleted here: history is pruned by age (syncs.services.history
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,15 +19,20 @@ from syncs.models import (
     RunStatus,
     SchoolSummary,
     Stage,
+    SyncConfig,
     SyncRun,
 )
 from syncs.pipeline import report
+from syncs.pipeline.holds import held_counts
 from syncs.pipeline.mirror import Mirror
 from syncs.pipeline.plan import Plan
 from syncs.records import Roster
 from syncs.rules.threshold import KindCheck
 from syncs.services.runs import RunLost, RunState, fail_internal, hold
 from syncs.storable import storable_json, storable_text
+
+if TYPE_CHECKING:
+    from syncs.services.stages import Guard
 
 logger = logging.getLogger(__name__)
 
@@ -43,27 +49,25 @@ OUTCOME_FIELDS = (
 )
 
 
-def record_success(
-    s: RunState, plan: Plan, mirror: Mirror, roster: Roster, blocked: list[KindCheck]
-) -> None:
-    """A run that got through the guard: succeeded, or failed `threshold` (T3), with
-    the plan's counts, its per-school summaries, issues and planned archives."""
+def record_success(s: RunState, plan: Plan, mirror: Mirror, roster: Roster, guard: Guard) -> None:
+    """A run that got through the guard: succeeded, or failed `threshold` when it held
+    anything back (every archive, T3; some schools' archives, T6; some kinds' updates,
+    U), with the counts of what it did, its per-school summaries, issues and the
+    archives it holds for approval (or, when it held none, every archive it planned)."""
     run = s.run
+    holds = guard.holds
     counts = plan.counts(mirror)
-    if blocked:  # T3: nothing is archived (a dry run reports what a real run would do)
-        for kind in counts:
-            counts[kind]["archived"] = 0
-        kinds = ", ".join(
-            f"{c.kind} ({c.planned} to archive, {c.allowed} allowed of {c.active})" for c in blocked
-        )
+    for kind, held in held_counts(plan, mirror, holds).items():
+        if kind in counts:
+            counts[kind]["archived"] -= held["archived"]
+            # A held update left the record as it was: unchanged, as the mirror says.
+            counts[kind]["updated"] -= held["updated"]
+            counts[kind]["unchanged"] += held["updated"]
+    if guard.failed:
         run.status, run.failure_reason = RunStatus.FAILED, FailureReason.THRESHOLD
-        run.message = (
-            f"The deletion threshold of {s.config.deletion_threshold}% was exceeded for {kinds}. "
-            + (
-                "Creates and updates were applied; nothing was archived."
-                if not run.dry_run
-                else "Dry run: nothing was applied."
-            )
+        run.message = held_message(s.config, guard, dry_run=run.dry_run)
+        s.diagnostics["archives_held"] = (
+            "all" if holds.hold_all else "schools" if holds.schools else "none"
         )
     else:
         run.status = RunStatus.SUCCEEDED
@@ -82,10 +86,89 @@ def record_success(
                 mirror=mirror,
                 roster=roster,
                 findings=s.findings,
-                archived=not blocked and not run.dry_run,
+                archived=not holds.hold_all and not run.dry_run,
+                held_schools=holds.schools,
+                held_updates=holds.updates,
+                active=guard.active_after,
             )
         )
-        report.store_planned_archives(run, plan, mirror)
+        # The list approval reads (T5): what is held, once anything is.
+        if holds.hold_all or not guard.failed:
+            report.store_planned_archives(run, plan, mirror)
+        elif holds.schools:
+            report.store_planned_archives(run, plan, mirror, schools=holds.schools)
+
+
+def held_message(config: SyncConfig, guard: Guard, *, dry_run: bool) -> str:
+    """What a run that held something back says: which limit, which schools and kinds,
+    what was held and what was applied."""
+    holds = guard.holds
+    parts = []
+    district = [c for c in guard.kinds if c.exceeded]
+    if district:
+        parts.append(
+            f"The deletion threshold of {config.deletion_threshold}% was exceeded for "
+            f"{_kinds_over(district)}."
+        )
+    held = guard.diagnostics.get("held") or []
+    if held:
+        own = (
+            config.deletion_threshold
+            if config.school_threshold is None
+            else (config.school_threshold)
+        )
+        schools = "; ".join(
+            f"{_school(h)}: "
+            + ", ".join(
+                f"{kind} ({k['planned']} to archive, {k['allowed']} allowed of {k['active']})"
+                for kind, k in h["kinds"].items()
+                if k["planned"] > k["allowed"]
+            )
+            for h in held
+        )
+        one = len(held) == 1
+        parts.append(
+            f"{'This school' if one else 'These schools'} exceeded "
+            f"{'its' if one else 'their'} own limit of {own}%, so "
+            f"{'its' if one else 'their'} archives are held for approval: {schools}."
+        )
+    updates = (guard.diagnostics.get("held_updates") or {}).get("kinds") or {}
+    if updates:
+        said = ", ".join(
+            f"{k['changed']} of {k['active']} {kind} (at most {k['allowed']} allowed)"
+            for kind, k in updates.items()
+        )
+        parts.append(
+            f"Updates held: {said} would change a name, email, phone or date of birth, "
+            f"over the update threshold of {config.update_threshold}%; "
+            f"{'these updates would not be' if dry_run else 'these updates were not'} "
+            "applied."
+        )
+    if dry_run:
+        parts.append("Dry run: nothing was applied.")
+    elif holds.hold_all:
+        parts.append(
+            ("Creates and the other updates" if updates else "Creates and updates")
+            + " were applied; nothing was archived."
+        )
+    else:
+        parts.append(
+            "Everything else was applied"
+            + (", the other schools' archives included." if held else ".")
+        )
+    return " ".join(parts)
+
+
+def _kinds_over(checks: list[KindCheck]) -> str:
+    return ", ".join(
+        f"{c.kind} ({c.planned} to archive, {c.allowed} allowed of {c.active})" for c in checks
+    )
+
+
+def _school(held: dict) -> str:
+    name = held.get("name") or ""
+    sis_id = held["sis_id"]
+    return f"School {sis_id} ({name})" if name and name != sis_id else f"School {sis_id}"
 
 
 def record_failure(s: RunState, failure: SyncFailure) -> None:

@@ -23,6 +23,7 @@ from syncs.errors import SyncFailure
 from syncs.fields import FieldKeyMismatch
 from syncs.models import Stage, SyncRun
 from syncs.pipeline.apply import apply_plan
+from syncs.pipeline.holds import plan_to_apply
 from syncs.services import stages
 from syncs.services.outcomes import (
     record_failure,
@@ -49,11 +50,13 @@ def sync_run_execute(*, run: SyncRun, now: datetime | None = None) -> SyncRun:
        run first, return it untouched.
     2. fetch the source's files, 3. parse them into canonical records,
     4. scope to the configured schools, 5. validate each record, 6. assign devices
-       (rule D), 7. plan against the mirror, 8. guard (empty files, rule T),
-    9. apply in one transaction (not for a dry run), 10. report.
-    A SyncFailure fails the run with its reason before anything is applied (a threshold
-    failure still applies creates and updates). Any other error fails it as
-    `internal_error`; the transaction guarantees the mirror is untouched.
+       (rule D), 7. plan against the mirror, 8. guard (empty files, rule T with its
+       per-school limits, the mass-update guard U, the sharp-drop watch),
+    9. apply in one transaction (not for a dry run) what the guard did not hold,
+    10. report. A SyncFailure fails the run with its reason before anything is applied
+    (a threshold failure still applies creates and updates, and whatever it did not
+    hold). Any other error fails it as `internal_error`; the transaction guarantees the
+    mirror is untouched.
     """
     now = now or timezone.now()
     claimed = sync_run_claim(run=run, now=now)
@@ -112,17 +115,22 @@ def _run_stages(s: RunState) -> None:
     with s.stage(Stage.PLAN):
         plan = stages.plan_roster(roster, mirror, checked, devices)
     with s.stage(Stage.GUARD):
-        guard = stages.guard_plan(roster, plan, mirror, config)
+        guard = stages.guard_plan(roster, plan, mirror, config, stages.school_history(run))
         s.diagnostics.update(guard.diagnostics)
+        s.findings += guard.findings
     if not run.dry_run:
         with s.stage(Stage.APPLY):
-            s.timings.update(_apply(s, plan, roster, mirror, archive=not guard.blocked))
+            holds = guard.holds
+            applying = plan_to_apply(plan, mirror, holds)
+            s.timings.update(
+                _apply(s, applying, roster, mirror, archive=not holds.hold_all, held=holds.archives)
+            )
     with s.stage(Stage.REPORT):
-        record_success(s, plan, mirror, roster, guard.blocked)
+        record_success(s, plan, mirror, roster, guard)
     SyncRun.objects.filter(pk=run.pk).update(timings=s.timings)
 
 
-def _apply(s: RunState, plan, roster, mirror, *, archive: bool) -> dict[str, float]:
+def _apply(s: RunState, plan, roster, mirror, *, archive: bool, held) -> dict[str, float]:
     run = s.run
     timings = apply_plan(
         plan=plan,
@@ -131,6 +139,7 @@ def _apply(s: RunState, plan, roster, mirror, *, archive: bool) -> dict[str, flo
         config=s.config,
         run=run,
         archive=archive,
+        held=held,
         now=s.now,
         **stages.previous_applied_run(run),
         # First inside the transaction: still ours? A read, so the run row is not

@@ -8,6 +8,8 @@ The work itself is in syncs/{sources,formats,rules,pipeline}: these only join it
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,10 +19,28 @@ from typing import Any
 from django.db.models import Q
 
 from syncs import formats, progress
-from syncs.findings import Finding
-from syncs.models import FailureReason, PlannedArchive, RunStatus, SyncConfig, SyncRun
+from syncs.findings import Finding, IssueCode
+from syncs.models import (
+    FailureReason,
+    PlannedArchive,
+    RunStatus,
+    SchoolSummary,
+    SyncConfig,
+    SyncRun,
+)
 from syncs.pipeline import report
 from syncs.pipeline.delta import merge_delta, roster_from_mirror
+from syncs.pipeline.holds import (
+    Holds,
+    SchoolCounts,
+    UpdateCheck,
+    active_after,
+    as_counts,
+    held_archives,
+    school_counts,
+    update_samples,
+    watched_changes,
+)
 from syncs.pipeline.mirror import Mirror, load_held_outside, load_mirror
 from syncs.pipeline.normalize import normalize_many
 from syncs.pipeline.plan import (
@@ -35,7 +55,18 @@ from syncs.pipeline.unsent import fill_unsent
 from syncs.records import PERSON_KIND_BY_ROLE, THRESHOLD_KINDS, PersonRecord, Roster
 from syncs.rules.devices import DeviceOutcome, assign_devices
 from syncs.rules.scope import near_matches, scope
-from syncs.rules.threshold import Cause, KindCheck, check_empty_files, check_threshold, rank_causes
+from syncs.rules.threshold import (
+    DROP_HISTORY_RUNS,
+    Cause,
+    Drop,
+    KindCheck,
+    SchoolCheck,
+    check_empty_files,
+    check_updates,
+    decide_archives,
+    rank_causes,
+    sharp_drops,
+)
 from syncs.rules.validate import Normalized, Validated, validate
 from syncs.sources import local, source_for
 
@@ -186,28 +217,78 @@ def plan_roster(roster: Roster, mirror: Mirror, checked: Validated, devices: Dev
 
 @dataclass
 class Guard:
-    """What the guard decided: the kinds whose archives are blocked (rule T3), and the
-    diagnostics that explain it (T4)."""
+    """What the guard decided: the kinds whose archives are all blocked (rule T3), what
+    it holds back otherwise (some schools' archives, T6; some kinds' updates, U), the
+    sharp drops it saw (watch), and the diagnostics that explain it all (T4)."""
 
     blocked: list[KindCheck]
     diagnostics: dict[str, Any]
+    holds: Holds = field(default_factory=Holds)
+    counts: SchoolCounts = field(default_factory=SchoolCounts)
+    # Per school, the active people and classes of each kind the run leaves.
+    active_after: dict[str, dict[str, int]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    # Every kind against the district-wide limit (T2), exceeded or not.
+    kinds: list[KindCheck] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """Anything held: the run fails `threshold` (creates and updates still apply)."""
+        return bool(self.blocked) or self.holds.any
 
 
-def guard_plan(roster: Roster, plan: Plan, mirror: Mirror, config: SyncConfig) -> Guard:
-    """Check the deletion threshold (rule T); a blocked run records what explains it.
-    (The other guard, files with headers only, runs in `scope_roster`.)"""
-    checks = check_threshold(
-        {kind: plan.active[kind] for kind in THRESHOLD_KINDS},
-        {kind: plan.planned_archives[kind] for kind in THRESHOLD_KINDS},
-        config.deletion_threshold,
+def guard_plan(
+    roster: Roster,
+    plan: Plan,
+    mirror: Mirror,
+    config: SyncConfig,
+    history: Mapping[str, list[Mapping[str, int]]] | None = None,
+) -> Guard:
+    """Rule T with its per-school limits (T6), the mass-update guard (U) and the
+    sharp-drop watch; a run that holds anything records what explains it (T4).
+    `history`: per school, its active counts after the config's last applied runs
+    (`school_history`). (The other guard, files with headers only, runs in
+    `scope_roster`.)"""
+    counts = school_counts(plan, mirror)
+    decision = decide_archives(
+        active={kind: plan.active[kind] for kind in THRESHOLD_KINDS},
+        planned={kind: plan.planned_archives[kind] for kind in THRESHOLD_KINDS},
+        active_by_school=as_counts(counts.active),
+        planned_by_school=as_counts(counts.planned),
+        threshold=config.deletion_threshold,
+        school_threshold=config.school_threshold,
     )
-    blocked = [c for c in checks if c.exceeded]
+    updates = watched_changes(plan, mirror)
+    update_checks = check_updates(plan.active, updates.changed, config.update_threshold)
+    held_kinds = {c.kind for c in update_checks if c.exceeded}
+    held_schools = [school.sis_id for school in decision.held]
+    holds = Holds(
+        hold_all=decision.hold_all,
+        schools=frozenset(held_schools),
+        archives=held_archives(counts, held_schools),
+        updates=frozenset(pk for pk, kind in updates.kind_of.items() if kind in held_kinds),
+    )
     threshold: dict[str, Any] = {
         "percent": str(config.deletion_threshold),
-        "kinds": {c.kind: c.as_dict() for c in checks},
+        "kinds": {c.kind: c.as_dict() for c in decision.district},
     }
+    if config.school_threshold is not None:
+        threshold["school_percent"] = str(config.school_threshold)
     diagnostics: dict[str, Any] = {"threshold": threshold, "skipped": plan.skipped(mirror)}
-    if blocked:
+    names = _school_names(roster, mirror)
+    if decision.over:
+        # Schools over their own limit: held alone (T6), or along with everything (T3).
+        threshold["schools_over"] = [
+            _held_school(school, names, counts) for school in decision.over
+        ]
+        threshold["remainder"] = {c.kind: c.as_dict() for c in decision.remainder if c.planned}
+    if decision.held:
+        diagnostics["held"] = threshold["schools_over"]
+    if held_kinds:
+        diagnostics["held_updates"] = _held_updates(
+            plan, mirror, updates, update_checks, held_kinds, holds, config
+        )
+    if decision.hold_all or decision.held:
         threshold["archives_by_school"] = report.archives_by_school(plan, mirror)
         threshold["schools"] = school_facts(plan, mirror, roster)
         threshold["leading_zero_ids"] = leading_zero_ids(plan, mirror)
@@ -215,7 +296,118 @@ def guard_plan(roster: Roster, plan: Plan, mirror: Mirror, config: SyncConfig) -
         causes = _likely_causes(roster, threshold, plan)
         threshold["causes"] = [c.as_dict() for c in causes]
         diagnostics["likely_causes"] = [c.text for c in causes]
-    return Guard(blocked, diagnostics)
+    after = active_after(plan, mirror, counts, holds)
+    # Under T3 nothing is archived: the threshold has already said what it saw.
+    drops = (
+        []
+        if holds.hold_all
+        else sharp_drops(
+            after=after,
+            before={s: dict(kinds) for s, kinds in counts.active.items()},
+            history=history or {},
+            percent=config.drop_alert_percent,
+            names=names,
+            skip=holds.schools,
+        )
+    )
+    if drops:
+        diagnostics["drops"] = [d.as_dict() for d in drops]
+    return Guard(
+        decision.blocked,
+        diagnostics,
+        holds,
+        counts,
+        after,
+        [_drop_finding(d) for d in drops],
+        decision.district,
+    )
+
+
+def _school_names(roster: Roster, mirror: Mirror) -> dict[str, str]:
+    names = {sis_id: name for sis_id, (_pk, name) in mirror.schools.items()}
+    names.update({sis_id: s.name for sis_id, s in roster.schools.items() if s.name})
+    return names
+
+
+def _held_school(school: SchoolCheck, names: Mapping[str, str], counts: SchoolCounts) -> dict:
+    """A school over its own limit as diagnostics list it: its kinds' figures and how
+    many records (links included) its planned-archive list holds."""
+    return {
+        "sis_id": school.sis_id,
+        "name": names.get(school.sis_id, ""),
+        "kinds": school.kinds(),
+        "records": sum(
+            1
+            for placed in counts.archive_school.values()
+            for at in placed.values()
+            if at == school.sis_id
+        ),
+    }
+
+
+def _held_updates(
+    plan: Plan,
+    mirror: Mirror,
+    updates: UpdateCheck,
+    checks: list[KindCheck],
+    held_kinds: set[str],
+    holds: Holds,
+    config: SyncConfig,
+) -> dict[str, Any]:
+    """Rule U's diagnostics: per held kind its figures and a few before/after samples,
+    and per school how many of its people's updates were held."""
+    schools: Counter[str] = Counter()
+    rows = {row.pk: row for row in mirror.people.values()}
+    for pk in holds.updates:
+        schools[min(rows[pk].schools, default="")] += 1
+    return {
+        "percent": str(config.update_threshold),
+        "kinds": {
+            c.kind: {
+                "active": c.active,
+                "changed": c.planned,
+                "allowed": c.allowed,
+                "samples": update_samples(plan, mirror, updates, c.kind),
+            }
+            for c in checks
+            if c.kind in held_kinds
+        },
+        "schools": dict(sorted(schools.items())),
+    }
+
+
+def _drop_finding(drop: Drop) -> Finding:
+    return Finding(
+        code=IssueCode.SCHOOL_DROP,
+        kind="school",
+        source_id=drop.school,
+        name=drop.name,
+        field=drop.kind,
+        value=f"{drop.usual} → {drop.after}",
+        school_id=drop.school,
+        message=drop.message,
+    )
+
+
+def school_history(run: SyncRun) -> dict[str, list[dict[str, int]]]:
+    """Per school, its active counts after each of the config's last applied runs
+    before `run` (oldest first): what the sharp-drop watch takes the median of."""
+    runs = list(
+        SyncRun.objects.filter(config_id=run.config_id, dry_run=False, pk__lt=run.pk)
+        .filter(Q(status=RunStatus.SUCCEEDED) | Q(failure_reason=FailureReason.THRESHOLD))
+        .order_by("-pk")
+        .values_list("pk", flat=True)[:DROP_HISTORY_RUNS]
+    )
+    history: dict[str, list[dict[str, int]]] = {}
+    rows = (
+        SchoolSummary.objects.filter(run_id__in=runs, active__isnull=False)
+        .order_by("run_id")
+        .values_list("sis_id", "active")
+    )
+    for sis_id, active in rows:
+        if isinstance(active, dict):
+            history.setdefault(sis_id, []).append(active)
+    return history
 
 
 def _likely_causes(roster: Roster, threshold: dict[str, Any], plan: Plan) -> list[Cause]:

@@ -36,10 +36,11 @@ def test_sync_tab_shows_each_config_and_school(world):
     assert config["next_run_at"]
     by_sis = {s["sis_id"]: s for s in tab["schools"]}
     lincoln = by_sis["0123"]
-    assert lincoln["status"] == "failed" and lincoln["run"] == world.blocked_run.pk
+    # Rule T6: only the school that left the files was held; Lincoln's changes applied.
+    assert lincoln["status"] == "succeeded" and lincoln["run"] == world.blocked_run.pk
     assert lincoln["errors_by_code"] == {"student_dob": 1} and lincoln["errors"] == 1
     assert lincoln["alerts_by_code"] == {}
-    assert lincoln["last_success_at"] == world.first_run.finished_at.isoformat().replace(
+    assert lincoln["last_success_at"] == world.blocked_run.finished_at.isoformat().replace(
         "+00:00", "Z"
     )
     assert lincoln["issues_url"].endswith(
@@ -50,8 +51,10 @@ def test_sync_tab_shows_each_config_and_school(world):
     )
     issues = client.get(lincoln["issues_url"]).json()["results"]
     assert [(i["code"], i["school"]) for i in issues] == [("student_dob", "0123")]
-    # The school that left the files: the latest run did not report on it.
-    assert by_sis["0456"]["status"] is None and by_sis["0456"]["last_success_at"]
+    # The school that left the files: its archives are held (T6), so it failed.
+    gone = by_sis["0456"]
+    assert (gone["status"], gone["run"]) == ("failed", world.blocked_run.pk)
+    assert gone["last_success_at"] == world.first_run.finished_at.isoformat().replace("+00:00", "Z")
 
 
 def test_sync_tab_shows_the_active_run_and_its_progress(world):

@@ -473,9 +473,10 @@ def test_explain_run_of_a_school_whose_students_left_users_csv(sync, django_asse
     ]
     with django_assert_max_num_queries(4):
         out = explain_run(run)
+    # Rule T6: only Lincoln exceeded its own limit, so only its archives are held.
     assert out["headline"] == (
-        "School 0004 (Lincoln) accounts for 20 of 20 planned student archives; its students "
-        "are missing from users.csv."
+        "School 0004 (Lincoln) exceeded its own deletion limit, so its 40 planned archives "
+        "are held: its students are missing from users.csv."
     )
     assert out["by_school"]["0004"] == {
         "name": "Lincoln",

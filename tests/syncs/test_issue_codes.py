@@ -31,6 +31,7 @@ STORED = {
     "value_truncated": "alert",
     "column_missing": "alert",
     "many_guardians": "alert",
+    "school_drop": "alert",
 }
 
 

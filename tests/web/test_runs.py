@@ -44,11 +44,13 @@ def test_threshold_run_explains_and_names_the_school_that_dropped_out_first(worl
     for step in explanation["next_steps"]:
         assert step in body
     assert "held for your approval" in body
-    # The school that left has no summary of its own: the page still lists it, held.
+    # The school that left the files has a summary of its own: its archives alone are
+    # held (rule T6), while Lincoln's changes were applied.
     held = PlannedArchive.objects.filter(
         run=blocked, kind__in=("students", "teachers", "parents", "classes")
     ).count()
-    assert f"Roosevelt Middle 0456 Not in the files {held} held" in body
+    assert f"Roosevelt Middle 0456 Archives held for approval {held} held" in body
+    assert "Lincoln Elementary 0123 Synced with 2 records skipped" in body
 
 
 def test_school_admins_and_other_districts_get_404(world, blocked):
@@ -116,17 +118,20 @@ def test_the_right_count_approves_once_and_the_page_and_counts_agree(world, bloc
     assert f"Approved: {planned} records archived." in body
     name = world.district_admin.get_full_name()
     assert f"Approved by {name} at " in body and f": {planned} archived" in body
-    # Roosevelt's people and class were archived; the page's school rows say so, though
-    # the run's school summaries (written before approval) do not.
+    # Roosevelt's people and class were archived; its school summary says so too, and
+    # now reads synced.
     people_and_classes = sum(
         blocked.counts[k]["archived"] for k in ("students", "teachers", "parents", "classes")
     )
     assert Person.objects.filter(archived_at__isnull=False).count() == sum(
         blocked.counts[k]["archived"] for k in ("students", "teachers", "parents")
     )
-    assert sum(s.archived for s in SchoolSummary.objects.filter(run=blocked)) == 0
-    row = f"Roosevelt Middle 0456 Not in the files archives approved 0 0 {people_and_classes}"
-    assert row in body
+    roosevelt = SchoolSummary.objects.get(run=blocked, sis_id="0456")
+    assert (roosevelt.archived, roosevelt.status) == (people_and_classes, "succeeded")
+    assert sum(s.archived for s in SchoolSummary.objects.filter(run=blocked)) == (
+        people_and_classes
+    )
+    assert f"Roosevelt Middle 0456 Synced 0 0 {people_and_classes}" in body
     # Once only.
     again = client.post(archives_url(blocked), {"count": str(planned)})
     assert again.status_code == 409
@@ -139,7 +144,11 @@ def test_tab_agrees_after_approval(world, blocked):
     client.post(archives_url(blocked), {"count": str(planned)})
     body = text(client.get(reverse("web:tab", args=[world.org.pk])))
     assert f": {planned} archived" in body  # the run's status line, last run and history
-    assert "Synced; held archives approved" in body  # Lincoln's row
+    people_and_classes = PlannedArchive.objects.filter(
+        run=blocked, kind__in=("students", "teachers", "parents", "classes")
+    ).count()
+    # Roosevelt's row: synced now, with what approving archived there.
+    assert f"Roosevelt Middle 0456 Synced {people_and_classes} archived on approval" in body
 
 
 def test_the_count_may_be_typed_with_a_thousands_separator():

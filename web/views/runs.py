@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
@@ -12,10 +13,14 @@ from api.selectors import SchoolRow
 from rostering.models import School
 from syncs import access
 from syncs.errors import SyncFailure
+from syncs.explanations import run_status
 from syncs.exports import PLANNED_ARCHIVE_HEADER
+from syncs.models import RunStatus
+from syncs.pipeline.holds import SCHOOL_KINDS
 from syncs.pipeline.plan import COUNT_KEYS
 from syncs.records import COUNT_KINDS
 from syncs.services import sync_run_approve_archives
+from syncs.services.approvals import held_archives
 from web import selectors, texts
 from web.forms import ApproveForm
 from web.templatetags.web_tags import kind_label
@@ -38,6 +43,7 @@ def run_page(request, run_id: int):
         if kind in (run.counts or {})
     ]
     planned = run.planned_archives.count()
+    explanation = texts.explain_run(run)
     return render(
         request,
         "web/run.html",
@@ -45,9 +51,11 @@ def run_page(request, run_id: int):
             "run": run,
             "organization": organization,
             "run_label": str(run.pk),
-            "status_line": words.line,
+            # The explanation's line reads the whole diagnostics (held schools, drops).
+            "status_line": explanation["status_line"] if explanation else words.line,
             "state": words.state,
-            **_explanation_context(texts.explain_run(run)),
+            "held_now": held_archives(run).count() if planned else 0,
+            **_explanation_context(explanation),
             "time_zone": time_zone,
             "summaries": summaries,
             "missing_summaries": missing,
@@ -61,18 +69,32 @@ def run_page(request, run_id: int):
 
 
 def _school_rows(request, run, words) -> tuple[list, list[dict]]:
-    """The run's school summaries in reach, each with its status in words and
-    `archived_shown`: its archived count plus what approving the run's held archives
-    archived there. Schools the run planned to archive records of but that have no
-    summary (a school missing from the files) come second, with what is held or was
-    archived, so the schools add up to the run's people and classes."""
+    """The run's school summaries in reach, each with its status in words, `held`: the
+    people and classes held there for approval, and `archived_shown`: what it archived.
+
+    Approval (syncs.services.approvals) updates the summaries of the runs it approves;
+    an approval recorded before it did (no `approvals` in the diagnostics) did not, so
+    for those runs what approving archived is added here. Schools with held archives
+    but no summary (a school missing from the files, in a run recorded before such
+    schools got one) come second, so the schools add up to the run's people and classes.
+    """
     summaries = list(access.run_summaries(request.reach, run).order_by("sis_id"))
     planned = selectors.planned_by_school([run.pk])
-    approved = run.archives_approved_at is not None
+    updates_held = ((run.diagnostics or {}).get("held_updates") or {}).get("schools") or {}
+    approvals = (run.diagnostics or {}).get("approvals")
+    legacy_approved = run.archives_approved_at is not None and not approvals
+    still_held = {
+        row["school_sis_id"]: row["n"]
+        for row in held_archives(run)
+        .filter(kind__in=SCHOOL_KINDS)
+        .values("school_sis_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
     for summary in summaries:
         extra = planned.pop((run.pk, summary.sis_id), 0)
-        summary.archived_shown = summary.archived + (extra if approved else 0)
-        summary.held = 0 if approved else extra
+        summary.archived_shown = summary.archived + (extra if legacy_approved else 0)
+        summary.held = still_held.get(summary.sis_id, 0)
         summary.words, summary.state = selectors.school_words(
             SchoolRow(
                 sis_id=summary.sis_id,
@@ -82,6 +104,10 @@ def _school_rows(request, run, words) -> tuple[list, list[dict]]:
             ),
             words,
         )
+        if summary.held:
+            summary.words, summary.state = "Archives held for approval", "fail"
+        elif summary.status == RunStatus.FAILED and updates_held.get(summary.sis_id):
+            summary.words, summary.state = "Updates held", "fail"
     if request.reach.schools_in(run.config.organization_id) is not None:
         return summaries, []
     names = dict(
@@ -93,8 +119,8 @@ def _school_rows(request, run, words) -> tuple[list, list[dict]]:
         {
             "sis_id": sis_id,
             "name": names.get(sis_id, ""),
-            "archived": n if approved else 0,
-            "held": 0 if approved else n,
+            "archived": 0 if sis_id in still_held else n,
+            "held": still_held.get(sis_id, 0),
         }
         for (_run, sis_id), n in sorted(planned.items())
     ]
@@ -171,13 +197,19 @@ def count_of(n: int, kind: str) -> str:
 
 @page
 def archives(request, run_id: int):
-    """The records a run planned to archive: counts by kind and school, the list, its
-    CSV, and (for a run the threshold blocked) the confirmation that approves them."""
+    """The records a run holds for approval: counts by kind and school, the list, its
+    CSV, and (for a run the threshold blocked) the confirmation that approves them, for
+    every held school at once or, with `?school=`, for one (rule T6)."""
     run = run_in_reach(request, run_id, diagnostics=True)
     organization = run.config.organization
-    totals = selectors.planned_totals(request.reach, run)
+    school = (request.POST.get("school") or request.GET.get("school") or "").strip() or None
+    everything = _held_totals(request.reach, run)
+    schools = everything.by_school
+    if school is not None and school not in {s["sis_id"] for s in schools}:
+        school = None  # not a school with held records: the whole list
+    totals = _held_totals(request.reach, run, school) if school is not None else everything
     can_approve = access.allowed(request.reach, access.Action.APPROVE, organization.pk)
-    approvable = selectors.approvable(run)
+    approvable = selectors.approvable(run) and everything.total > 0
     form = ApproveForm(planned=totals.total)
     status = 200
     if request.method == "POST":
@@ -188,32 +220,37 @@ def archives(request, run_id: int):
             status = 409
         elif form.is_valid():
             try:
-                archived = sync_run_approve_archives(run=run, user=request.user)
+                archived = sync_run_approve_archives(run=run, user=request.user, school=school)
             except SyncFailure as exc:
                 form.add_error(None, exc.message)
                 status = 409
             else:
+                where = f" at {_school_label(school, schools)}" if school else ""
                 messages.success(
                     request,
-                    f"Approved: {archived:,} record{'s' if archived != 1 else ''} archived.",
+                    f"Approved: {archived:,} record{'s' if archived != 1 else ''} archived{where}.",
                 )
                 return redirect("web:run", run_id=run.pk)
         else:
             status = 400
-    listing = Paginator(
-        access.run_planned_archives(request.reach, run).order_by("kind", "source_id", "id"),
-        ARCHIVES_PER_PAGE,
-    ).get_page(request.GET.get("page"))
+    rows = _held_rows(request.reach, run)
+    if school is not None:
+        rows = rows.filter(school_sis_id=school)
+    listing = Paginator(rows.order_by("kind", "source_id", "id"), ARCHIVES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "web/archives.html",
         {
             "run": run,
             "organization": organization,
-            "status_line": selectors.run_words(
-                request.reach, [run.pk], time_zone=run.config.time_zone
-            )[run.pk].line,
+            "status_line": run_status(run),
             "totals": totals,
+            "everything": everything,
+            "school": school,
+            "school_label": _school_label(school, schools) if school else "",
+            "per_school": len(schools) > 1,
             "listing": listing,
             "form": form,
             "approvable": approvable,
@@ -221,6 +258,54 @@ def archives(request, run_id: int):
         },
         status=status,
     )
+
+
+def _held_rows(reach, run):
+    """The run's planned archives in reach that still wait for approval (a school
+    approved on its own is no longer held)."""
+    return access.run_planned_archives(reach, run).filter(pk__in=held_archives(run).values("pk"))
+
+
+def _held_totals(reach, run, school: str | None = None) -> selectors.PlannedTotals:
+    """The held archives counted by kind and by school (of one school, when given)."""
+    rows = _held_rows(reach, run)
+    if school is not None:
+        rows = rows.filter(school_sis_id=school)
+    grouped = rows.values("kind", "school_sis_id").annotate(n=Count("pk")).order_by()
+    names = dict(
+        School.objects.filter(organization_id=run.config.organization_id).values_list(
+            "sis_id", "name"
+        )
+    )
+    by_kind: dict[str, int] = {}
+    schools: dict[str, dict] = {}
+    for row in grouped:
+        by_kind[row["kind"]] = by_kind.get(row["kind"], 0) + row["n"]
+        place = schools.setdefault(
+            row["school_sis_id"],
+            {
+                "sis_id": row["school_sis_id"],
+                "name": names.get(row["school_sis_id"], ""),
+                "kinds": {},
+                "total": 0,
+            },
+        )
+        place["kinds"][row["kind"]] = row["n"]
+        place["total"] += row["n"]
+    order = [k for k in COUNT_KINDS if k in by_kind] + sorted(set(by_kind) - set(COUNT_KINDS))
+    for place in schools.values():
+        place["cells"] = [place["kinds"].get(k, 0) for k in order]
+    return selectors.PlannedTotals(
+        by_kind=[(k, by_kind[k]) for k in order],
+        by_school=sorted(schools.values(), key=lambda s: (-s["total"], s["sis_id"])),
+        kinds=order,
+        total=sum(by_kind.values()),
+    )
+
+
+def _school_label(sis_id: str | None, schools: list[dict]) -> str:
+    name = next((s["name"] for s in schools if s["sis_id"] == sis_id), "")
+    return f"{name} ({sis_id})" if name else f"school {sis_id}"
 
 
 def _not_approvable(run) -> str:
@@ -237,11 +322,16 @@ def _not_approvable(run) -> str:
 @page
 @require_GET
 def archives_csv(request, run_id: int):
+    """The list the preview shows, as a CSV file (of one school, with `?school=`)."""
     run = run_in_reach(request, run_id, diagnostics=True)
-    rows = (
-        access.run_planned_archives(request.reach, run)
-        .order_by("kind", "source_id", "id")
-        .values_list("kind", "source_id", "name", "school_sis_id")
+    school = request.GET.get("school", "").strip()
+    rows = _held_rows(request.reach, run)
+    if school:
+        rows = rows.filter(school_sis_id=school)
+    rows = rows.order_by("kind", "source_id", "id").values_list(
+        "kind", "source_id", "name", "school_sis_id"
     )
     name = f"{filename_part(run.config.organization.slug)}-run-{run.pk}-planned-archives"
+    if school:
+        name += f"-school-{filename_part(school)}"
     return csv_download(PLANNED_ARCHIVE_HEADER, rows.iterator(), f"{name}.csv")
