@@ -150,12 +150,66 @@ class SyncRunSerializer(serializers.ModelSerializer):
         }
 
 
+class HeldKindSerializer(serializers.Serializer):
+    active = serializers.IntegerField()
+    planned = serializers.IntegerField()
+    allowed = serializers.IntegerField()
+
+
+class HeldSchoolSerializer(serializers.Serializer):
+    """A school whose archives alone the run held (rule T6), and whether they were
+    approved since."""
+
+    sis_id = serializers.CharField()
+    name = serializers.CharField()
+    kinds = serializers.DictField(
+        child=HeldKindSerializer(), help_text="Per kind over its limit: active, planned, allowed."
+    )
+    records = serializers.IntegerField(
+        help_text="Records held, links included: `expected_count` to approve this school."
+    )
+    approved = serializers.BooleanField()
+    approved_by = serializers.CharField(allow_null=True)
+    approved_at = serializers.DateTimeField(allow_null=True)
+
+
+def held_schools(run: SyncRun, schools: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """The run's held schools (of `schools` only, for a school admin), with approvals."""
+    diagnostics = run.diagnostics or {}
+    approvals = [a for a in diagnostics.get("approvals") or () if isinstance(a, dict)]
+    run_wide = next((a for a in approvals if a.get("school") is None), None)
+    out = []
+    for held in diagnostics.get("held") or ():
+        if not isinstance(held, dict) or (
+            schools is not None and held.get("sis_id") not in schools
+        ):
+            continue
+        approval = run_wide or next(
+            (a for a in approvals if a.get("school") == held.get("sis_id")), None
+        )
+        out.append(
+            {
+                "sis_id": held.get("sis_id", ""),
+                "name": held.get("name", ""),
+                "kinds": held.get("kinds") or {},
+                "records": held.get("records", 0),
+                "approved": approval is not None,
+                "approved_by": approval.get("by") if approval else None,
+                "approved_at": approval.get("at") if approval else None,
+            }
+        )
+    return out
+
+
 class SyncRunDetailSerializer(SyncRunSerializer):
     """A run in full: timings, diagnostics (null for a school admin: they name every
-    school), and how many records it planned to archive (what approving confirms)."""
+    school), how many records it planned to archive (what approving confirms), and
+    what it held back: schools whose archives rule T6 held, and updates rule U held."""
 
     diagnostics = serializers.SerializerMethodField()
     planned_archives_count = serializers.IntegerField(read_only=True)
+    held = serializers.SerializerMethodField()
+    held_updates = serializers.SerializerMethodField()
 
     class Meta(SyncRunSerializer.Meta):
         fields = [
@@ -163,12 +217,36 @@ class SyncRunDetailSerializer(SyncRunSerializer):
             "timings",
             "diagnostics",
             "planned_archives_count",
+            "held",
+            "held_updates",
         ]
 
     @extend_schema_field({"type": "object", "nullable": True})
     def get_diagnostics(self, obj: SyncRun) -> dict | None:
         reach = self.context["request"].reach
         return obj.diagnostics if access.sees_diagnostics(reach, obj.organization_id) else None
+
+    @extend_schema_field(HeldSchoolSerializer(many=True))
+    def get_held(self, obj: SyncRun) -> list[dict[str, Any]]:
+        """Schools whose archives alone were held (T6); a school admin sees only theirs."""
+        schools = self.context["request"].reach.schools_in(obj.organization_id)
+        return held_schools(obj, frozenset(schools) if schools is not None else None)
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": "Rule U: {percent, kinds: {kind: {active, changed, allowed, "
+            "samples: [{source_id, school, changes: {field: [before, after]}}]}}, schools: "
+            "{sis_id: n}}; null when no update was held, or for a school admin.",
+        }
+    )
+    def get_held_updates(self, obj: SyncRun) -> dict | None:
+        reach = self.context["request"].reach
+        if not access.sees_diagnostics(reach, obj.organization_id):
+            return None
+        held = (obj.diagnostics or {}).get("held_updates")
+        return held if isinstance(held, dict) else None
 
 
 class SyncRunRequestedSerializer(SyncRunDetailSerializer):
@@ -202,7 +280,13 @@ class ApproveArchivesSerializer(serializers.Serializer):
     expected_count = serializers.IntegerField(
         min_value=0,
         help_text="How many records the caller reviewed (the planned archives list); "
-        "it must equal the run's planned archive count.",
+        "it must equal the run's held archive count (of `school`, when given).",
+    )
+    school = serializers.CharField(
+        required=False,
+        max_length=255,
+        help_text="A held school's SIS ID: approve only its archives (rule T6). Without "
+        "it, every archive still held is approved.",
     )
 
 
@@ -324,6 +408,9 @@ class PercentField(serializers.DecimalField):
 
 class SyncConfigSerializer(serializers.ModelSerializer):
     deletion_threshold = PercentField(read_only=True)
+    school_threshold = PercentField(read_only=True, allow_null=True)
+    update_threshold = PercentField(read_only=True, allow_null=True)
+    drop_alert_percent = PercentField(read_only=True)
     window_start = LocalTimeField()
     window_end = LocalTimeField()
     credentials = CredentialFlagsField()
@@ -340,6 +427,9 @@ class SyncConfigSerializer(serializers.ModelSerializer):
             "format",
             "enabled",
             "deletion_threshold",
+            "school_threshold",
+            "update_threshold",
+            "drop_alert_percent",
             "window_start",
             "window_end",
             "time_zone",
@@ -418,6 +508,25 @@ class SyncConfigPatchSerializer(serializers.ModelSerializer):
         help_text="Most a run may archive, as a percentage of each kind's active records "
         "(10-20 during the school year, 50-60 at back-to-school).",
     )
+    school_threshold = PercentField(
+        required=False,
+        allow_null=True,
+        help_text="Most a run may archive at one school, as a percentage of each kind's "
+        "active records there; null: the deletion threshold. A school over its limit has "
+        "its archives held alone while the rest of the district syncs.",
+    )
+    update_threshold = PercentField(
+        required=False,
+        allow_null=True,
+        help_text="Hold a kind's updates when more than this percentage of its active "
+        "records would change a name, email, phone or birth date in one run (75 is "
+        "Clever's figure); null: off.",
+    )
+    drop_alert_percent = PercentField(
+        required=False,
+        help_text="Alert when a school's active count of a kind falls more than this "
+        "percentage below the median of its last 7 applied runs (default 20).",
+    )
     window_start = LocalTimeField(required=False)
     window_end = LocalTimeField(required=False)
     time_zone = serializers.ChoiceField(
@@ -440,6 +549,9 @@ class SyncConfigPatchSerializer(serializers.ModelSerializer):
             "format",
             "enabled",
             "deletion_threshold",
+            "school_threshold",
+            "update_threshold",
+            "drop_alert_percent",
             "window_start",
             "window_end",
             "time_zone",

@@ -52,7 +52,15 @@ STAFF_PERMISSIONS = {
 DISTRICT_ADMIN_ACTIONS = frozenset({Action.RUN, Action.APPROVE, Action.CHANGE_CONFIG})
 # The config fields a district admin may change; the rest need manage_credentials.
 DISTRICT_ADMIN_CONFIG_FIELDS = frozenset(
-    {"deletion_threshold", "window_start", "window_end", "enabled"}
+    {
+        "deletion_threshold",
+        "school_threshold",
+        "update_threshold",
+        "drop_alert_percent",
+        "window_start",
+        "window_end",
+        "enabled",
+    }
 )
 # ... and support staff with change_syncconfig but not manage_credentials: a district
 # admin's fields, plus the config's name and time zone.

@@ -481,7 +481,7 @@ def _threshold_schools(facts: RunFacts, held: list[Mapping[str, Any]]) -> dict[s
     for h in held:
         sis_id = str(h.get("sis_id", ""))
         label = _school_name(sis_id, names)
-        school_kinds: Mapping[str, Mapping[str, int]] = h.get("kinds") or {}
+        school_kinds = _in_kind_order(h.get("kinds") or {})
         figures = "; ".join(
             f"{k}: {v.get('active', 0):,} active, {v.get('planned', 0):,} to archive, "
             f"{v.get('allowed', 0):,} allowed"
@@ -573,6 +573,16 @@ def _threshold_schools(facts: RunFacts, held: list[Mapping[str, Any]]) -> dict[s
     }
 
 
+def _in_kind_order(kinds: Mapping[str, Any]) -> dict[str, Mapping[str, int]]:
+    """A school's kinds as the run recorded them, people first (THRESHOLD_KINDS)."""
+    order = {k: n for n, k in enumerate(THRESHOLD_KINDS)}
+    return {
+        k: v
+        for k, v in sorted(kinds.items(), key=lambda kv: order.get(kv[0], len(order)))
+        if isinstance(v, Mapping)
+    }
+
+
 def holds_in_words(diagnostics: Mapping[str, Any]) -> list[dict[str, Any]]:
     """What a run held back, one line each, as the sync tab lists it: each school whose
     archives rule T6 held, with what explains it, and each kind whose updates rule U
@@ -595,7 +605,7 @@ def holds_in_words(diagnostics: Mapping[str, Any]) -> list[dict[str, Any]]:
     for h in held_of(diagnostics):
         sis_id = str(h.get("sis_id", ""))
         label = _school_name(sis_id, {sis_id: {"name": h.get("name", "")}})
-        kinds: Mapping[str, Mapping[str, int]] = h.get("kinds") or {}
+        kinds = _in_kind_order(h.get("kinds") or {})
         planned = _series([_count(int(v.get("planned", 0)), k) for k, v in kinds.items()])
         focus = max(
             kinds, key=lambda k: (k in SCHOOL_KINDS, kinds[k].get("planned", 0)), default=""

@@ -47,6 +47,7 @@ from syncs.errors import SyncFailure
 from syncs.exports import PLANNED_ARCHIVE_HEADER
 from syncs.models import FailureReason, PlannedArchive, SyncRun
 from syncs.services import sync_run_approve_archives
+from syncs.services.approvals import held_archives
 
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",
@@ -281,11 +282,13 @@ class SyncRunApproveArchivesView(RunChildMixin, GenericAPIView):
     throttle_scope = "triggers"
 
     @extend_schema(
-        summary="Approve a blocked run's archives (once)",
+        summary="Approve a blocked run's archives (once), or one held school's",
         description="Only the latest real run of its config that failed on the deletion "
-        "threshold, and only once; recorded with who and when. `expected_count` is how "
-        "many records you reviewed (GET …/planned-archives/): it must equal the run's "
-        "planned archive count.",
+        "threshold, and only once; recorded with who and when. With `school` (a held "
+        "school's SIS ID, rule T6) only that school's held archives are approved; without "
+        "it, every archive still held. `expected_count` is how many records you reviewed "
+        "(GET …/planned-archives/, `?school=` for one school): it must equal the count "
+        "held (of that school).",
         request=ApproveArchivesSerializer,
         responses={
             200: ApprovedSerializer,
@@ -293,6 +296,7 @@ class SyncRunApproveArchivesView(RunChildMixin, GenericAPIView):
             409: error(
                 "Refused: `count_mismatch` (details: expected_count, planned_count), "
                 "`already_approved`, `not_blocked` (not a real run blocked by the threshold), "
+                "`not_held` (the school holds nothing, or was approved already), "
                 "`not_latest` (a later run of the config exists)."
             ),
             **COMMON_ERRORS,
@@ -306,23 +310,35 @@ class SyncRunApproveArchivesView(RunChildMixin, GenericAPIView):
         refusal = _refusal(run)
         if refusal:
             raise refusal
-        planned = PlannedArchive.objects.filter(run=run).count()
+        school = body.validated_data.get("school")
+        planned = held_archives(run, school=school).count()
+        if school is not None and not planned:
+            raise ApiError(
+                "not_held",
+                f"Run #{run.pk} holds no archives of school {school} (not held, or "
+                "already approved).",
+                {"school": school},
+            )
         expected = body.validated_data["expected_count"]
         if expected != planned:
+            where = f" of school {school}" if school is not None else ""
             raise ApiError(
                 "count_mismatch",
-                f"Run #{run.pk} planned to archive {planned} record(s), not {expected}: "
-                "review the list again (GET …/planned-archives/).",
+                f"Run #{run.pk} holds {planned} record(s){where} for approval, not "
+                f"{expected}: review the list again (GET …/planned-archives/).",
                 {"expected_count": expected, "planned_count": planned},
             )
         try:
-            archived = sync_run_approve_archives(run=run, user=request.user)
+            archived = sync_run_approve_archives(run=run, user=request.user, school=school)
         except SyncFailure as exc:
             run.refresh_from_db()
             refusal = _refusal(run)
-            raise ApiError(refusal.code if refusal else "not_latest", exc.message) from exc
+            code = "not_held" if exc.reason == "not_held" else None
+            raise ApiError(
+                code or (refusal.code if refusal else "not_latest"), exc.message
+            ) from exc
         fresh = run_queryset(reach_of(request)).get(pk=run.pk)
-        fresh.planned_archives_count = planned
+        fresh.planned_archives_count = PlannedArchive.objects.filter(run=run).count()
         data = ApprovedSerializer(
             {"archived": archived, "run": fresh}, context={"request": request}
         ).data

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from syncs import access
 from syncs.errors import SyncFailure
-from syncs.models import SourceKind, Trigger
+from syncs.explain import holds_in_words, status_line
+from syncs.models import FailureReason, SourceKind, Trigger
 from syncs.selectors import ISSUE_COLUMNS
 from syncs.services import sync_run_request
 from syncs.uploads import sync_run_upload
@@ -35,6 +36,9 @@ from web.views.base import (
 def tab(request, org_id: int):
     organization = organization_in_reach(request, org_id)
     data = selectors.tab_page(reach=request.reach, organization=organization, now=timezone.now())
+    sees_runs = access.sees_diagnostics(request.reach, organization.pk)
+    if sees_runs:
+        _with_holds(request.reach, data.configs)
     return render(
         request,
         "web/tab.html",
@@ -42,9 +46,56 @@ def tab(request, org_id: int):
             "page": data,
             "organization": organization,
             "can_run": access.allowed(request.reach, access.Action.RUN, organization.pk),
-            "sees_runs": access.sees_diagnostics(request.reach, organization.pk),
+            "sees_runs": sees_runs,
         },
     )
+
+
+# The parts of a run's diagnostics that say what it held back or saw drop.
+HOLD_KEYS = ("held", "held_updates", "approvals", "drops", "skipped", "threshold__kinds")
+
+
+def _with_holds(reach: access.Reach, configs: list) -> None:
+    """Each config's last run: what it held back (each held school with its evidence,
+    held updates) as `holds`, and its status line read with them (a run that held some
+    schools, or saw a school drop sharply, never reads as a plain success). One query,
+    of those parts of the diagnostics only."""
+    last = {c.last.id: c for c in configs if c.last is not None}
+    for c in configs:
+        c.holds = []
+    if not last:
+        return
+    rows = (
+        access.runs(reach)
+        .filter(pk__in=list(last))
+        .values(
+            "pk",
+            "diagnostics__threshold__causes",
+            "diagnostics__threshold__format",
+            *(f"diagnostics__{key}" for key in HOLD_KEYS),
+        )
+    )
+    for row in rows:
+        c = last[row["pk"]]
+        diagnostics = {
+            key: row[f"diagnostics__{key}"] for key in HOLD_KEYS if row[f"diagnostics__{key}"]
+        }
+        threshold = {
+            "causes": row["diagnostics__threshold__causes"] or [],
+            "format": row["diagnostics__threshold__format"] or "",
+            "kinds": diagnostics.pop("threshold__kinds", None) or {},
+        }
+        diagnostics["threshold"] = threshold
+        if c.last.failure_reason == FailureReason.THRESHOLD:
+            c.holds = holds_in_words(diagnostics)
+        if not c.last.approved:
+            c.last.line = status_line(
+                status=c.last.status,
+                failure_reason=c.last.failure_reason,
+                counts=c.last.counts,
+                diagnostics=diagnostics,
+                dry_run=c.last.dry_run,
+            )
 
 
 @page

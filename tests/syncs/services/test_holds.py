@@ -103,18 +103,17 @@ def test_T6_the_explainer_shows_each_held_school_with_its_evidence(school_3_held
 def test_T5_approving_school_3_alone_archives_exactly_its_records(school_3_held, admin_user):
     run = school_3_held
     held = set(PlannedArchive.objects.filter(run=run).values_list("kind", "record_id"))
-    before = set(
-        Person.objects.filter(archived_at__isnull=False).values_list("pk", flat=True)
-    )
+    before = set(Person.objects.filter(archived_at__isnull=False).values_list("pk", flat=True))
     assert sync_run_approve_archives(run=run, user=admin_user, school="0003") == 43
-    newly = set(
-        Person.objects.filter(archived_at__isnull=False).values_list("pk", flat=True)
-    ) - before
+    newly = (
+        set(Person.objects.filter(archived_at__isnull=False).values_list("pk", flat=True)) - before
+    )
     assert newly == {pk for kind, pk in held if kind in ("students", "teachers")}
     assert active_at("0003") == 0
-    assert Enrollment.objects.filter(
-        section__school__sis_id="0003", archived_at__isnull=False
-    ).count() == 21
+    assert (
+        Enrollment.objects.filter(section__school__sis_id="0003", archived_at__isnull=False).count()
+        == 21
+    )
     # Every surface agrees: counts, summaries, the approvals, the message.
     run.refresh_from_db()
     assert run.counts["students"]["archived"] == 30
@@ -180,9 +179,7 @@ def test_T6_district_remainder_still_over_its_limit_holds_everything_as_before(s
     assert not Person.objects.filter(archived_at__isnull=False).exists()
     assert "nothing was archived" in run.message
     assert PlannedArchive.objects.filter(run=run, kind="students").count() == 20 + 27
-    assert set(SchoolSummary.objects.filter(run=run).values_list("status", flat=True)) == {
-        "failed"
-    }
+    assert set(SchoolSummary.objects.filter(run=run).values_list("status", flat=True)) == {"failed"}
 
 
 def test_T5_approval_gives_a_held_school_without_a_summary_one(sync, admin_user):
