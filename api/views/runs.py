@@ -49,6 +49,13 @@ from syncs.models import FailureReason, PlannedArchive, SyncRun
 from syncs.services import sync_run_approve_archives
 from syncs.services.approvals import held_archives
 
+# Approving one held school's archives (rule T6) changes a run's counts, message and
+# diagnostics but none of etags.VERSION_FIELDS (archives_approved_at waits for the last
+# school): the counts are part of a run's version too, so a poller sees the approval.
+RUN_VERSION_FIELDS = (*etags.VERSION_FIELDS, "counts")
+# A run's body gained `held` and `held_updates`: ETags from before it no longer match.
+HELD_REPRESENTATION = "held-v1"
+
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",
     OpenApiTypes.STR,
@@ -96,12 +103,13 @@ class SyncRunViewSet(ReadOnlyModelViewSet):
             row = (
                 access.runs(reach)
                 .filter(pk=pk)
-                .values_list(*etags.VERSION_FIELDS, "config__organization_id")[:1]
+                .values_list(*RUN_VERSION_FIELDS, "config__organization_id")[:1]
             )
             found = list(row)
             if not found:
                 raise exceptions.NotFound()
             *version, org_id = found[0]
+            version.append(HELD_REPRESENTATION)
             etag = etags.run_etag(pk, version, diagnostics=access.sees_diagnostics(reach, org_id))
             if etags.matches(if_none_match, etag):
                 return _not_modified(etag)
@@ -109,7 +117,7 @@ class SyncRunViewSet(ReadOnlyModelViewSet):
         run.planned_archives_count = run.planned_archives.count()
         etag = etags.run_etag(
             run.pk,
-            etags.etag_of(run),
+            (*etags.etag_of(run), run.counts, HELD_REPRESENTATION),
             diagnostics=access.sees_diagnostics(reach, run.organization_id),
         )
         response = Response(self.get_serializer(run).data)

@@ -104,3 +104,25 @@ def test_the_new_limits_are_percentages(world):
         f"/api/v1/sync-configs/{world.config.pk}/", {"drop_alert_percent": 120}, format="json"
     )
     assert response.status_code == 400 and "drop_alert_percent" in response.json()["details"]
+
+
+def test_T5_a_poller_sees_one_schools_approval(org, sync):
+    """Approving one of two held schools leaves archives_approved_at empty, yet the
+    run's ETag changes: its counts are part of its version."""
+    from tests.factories import MembershipFactory
+    from tests.syncs.services.test_holds import ten_school_district, without_school
+
+    d = ten_school_district(students=12)
+    sync(d)
+    run = sync(without_school(without_school(d, "0003"), "0007"), threshold=10)
+    client = client_for(MembershipFactory(organization=org).user)
+    url = f"/api/v1/sync-runs/{run.pk}/"
+    etag = client.get(url)["ETag"]
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert approve(client, run, 27, school="0003").status_code == 200
+    changed = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    held = {h["sis_id"]: h["approved"] for h in changed.json()["held"]}
+    assert held == {"0003": True, "0007": False}
+    assert changed.json()["archives_approved_at"] is None
+    assert client.get(url, HTTP_IF_NONE_MATCH=changed["ETag"]).status_code == 304
