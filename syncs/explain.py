@@ -446,6 +446,22 @@ def _threshold_all(facts: RunFacts) -> dict[str, Any]:
         for k in THRESHOLD_KINDS
         if k in kinds and (kinds[k].get("planned") or kinds[k].get("exceeded"))
     ]
+    over = [s for s in threshold.get("schools_over") or () if isinstance(s, Mapping)]
+    if over and not threshold.get("every_school_over"):
+        # Why rule T6 did not hold those schools alone: the rest was over the limit too.
+        labels = [
+            _school_name(str(s.get("sis_id", "")), {str(s.get("sis_id", "")): s}) for s in over
+        ]
+        one = len(over) == 1
+        evidence.append(
+            {
+                "text": f"{_series(labels)} {'is' if one else 'are'} over "
+                f"{'its' if one else 'their'} own limit, but the rest of the district would "
+                "still archive more than the deletion threshold allows: every archive is "
+                "held.",
+                "schools": [str(s.get("sis_id", "")) for s in over],
+            }
+        )
     total = sum(facts.planned.values()) or sum(
         kinds.get(k, {}).get("planned", 0) for k in THRESHOLD_KINDS
     )

@@ -105,6 +105,8 @@ class ArchiveDecision:
     district: list[KindCheck]
     over: list[SchoolCheck]
     remainder: list[KindCheck]
+    # Every school is over its own limit: no remainder, the district's limit decides.
+    every_school: bool = False
 
     @property
     def hold_all(self) -> bool:
@@ -159,7 +161,7 @@ def decide_archives(
     schools = {s for s in active_by_school.keys() | planned_by_school.keys() if s}
     if {school.sis_id for school in over} >= schools:
         # Every school is over its limit: nothing else to apply, the district decides.
-        return ArchiveDecision(district, over, district)
+        return ArchiveDecision(district, over, district, every_school=True)
     rest_active, rest_planned = dict(active), dict(planned)
     for school in over:
         for kind, n in active_by_school.get(school.sis_id, {}).items():

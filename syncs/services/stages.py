@@ -282,6 +282,7 @@ def guard_plan(
             _held_school(school, names, counts) for school in decision.over
         ]
         threshold["remainder"] = {c.kind: c.as_dict() for c in decision.remainder if c.planned}
+        threshold["every_school_over"] = decision.every_school
     if decision.held:
         diagnostics["held"] = threshold["schools_over"]
     if held_kinds:

@@ -180,6 +180,11 @@ def test_T6_district_remainder_still_over_its_limit_holds_everything_as_before(s
     assert "nothing was archived" in run.message
     assert PlannedArchive.objects.filter(run=run, kind="students").count() == 20 + 27
     assert set(SchoolSummary.objects.filter(run=run).values_list("status", flat=True)) == {"failed"}
+    texts = [e["text"] for e in explain_run(run)["evidence"]]
+    assert (
+        "School 0003 (Academy 0003) is over its own limit, but the rest of the district "
+        "would still archive more than the deletion threshold allows: every archive is held."
+    ) in texts
 
 
 def test_T5_approval_gives_a_held_school_without_a_summary_one(sync, admin_user):
