@@ -28,7 +28,7 @@ from syncs.pipeline.mirror import Mirror
 from syncs.pipeline.plan import Plan
 from syncs.records import Roster
 from syncs.rules.threshold import KindCheck
-from syncs.services.runs import RunLost, RunState, fail_internal, hold
+from syncs.services.runs import RunLost, RunState, fail_internal, hold, notify_later
 from syncs.storable import storable_json, storable_text
 
 if TYPE_CHECKING:
@@ -71,7 +71,9 @@ def record_success(s: RunState, plan: Plan, mirror: Mirror, roster: Roster, guar
         )
     else:
         run.status = RunStatus.SUCCEEDED
-        errors = sum(f.is_error for f in s.findings)
+        # Records skipped (rule Q), as the Quarantined counts say: not findings, which
+        # may be several per record or none for a record held with its school.
+        errors = plan.skipped(mirror)["total"]
         run.message = ("Dry run: nothing was applied. " if run.dry_run else "") + (
             f"{errors} record(s) with errors were skipped." if errors else "No errors."
         )
@@ -258,6 +260,7 @@ def _store_outcome(s: RunState, *, applied: bool) -> None:
     # Conditional, never save(): an outcome the reaper recorded is not overwritten.
     hold(run.pk, **{f: getattr(run, f) for f in OUTCOME_FIELDS})
     report.store_issues(run, s.findings, seen_at=s.now)
+    notify_later(run.pk)
 
 
 def _issue_totals(findings: list[Finding]) -> dict[str, int]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
 from syncs import progress
@@ -79,7 +80,28 @@ def fail_internal(
     }
     if failure is not None:
         fields["diagnostics"] = {"failure": failure}
-    return runs.update(**fields)
+    failing = list(runs.values_list("pk", flat=True))
+    done = runs.update(**fields)
+    for run_id in failing:
+        notify_later(run_id)  # notify checks the run really ended failed
+    return done
+
+
+def notify_later(run_id: int) -> None:
+    """Hand a finished run to notifications (emails, webhooks) once its outcome is
+    committed. By task name: the engine never imports notify. `robust`: a queue that
+    refuses the task cannot undo a run already recorded."""
+    from django_q.tasks import async_task
+
+    transaction.on_commit(
+        lambda: async_task(
+            "notify.tasks.run_finished",
+            run_id,
+            task_name=f"notify-run-{run_id}",
+            group="notify",
+        ),
+        robust=True,
+    )
 
 
 class RunState:
