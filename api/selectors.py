@@ -151,6 +151,7 @@ _VERSION_RUN_FIELDS = (
     "heartbeat_at",
     "finished_at",
     "archives_approved_at",
+    "counts",  # approving one held school (T6) changes only its counts and summaries
 )
 
 

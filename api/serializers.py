@@ -14,12 +14,16 @@ from urllib.parse import urlencode
 from zoneinfo import available_timezones
 
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from notify.selectors import config_health
+from notify.serializers import HealthSerializer, health_representation
 from rostering.models import Organization
 from syncs import access
 from syncs.errors import SyncFailure
+from syncs.explanations import explain_run
 from syncs.models import PlannedArchive, SchoolSummary, SyncConfig, SyncRun
 from syncs.selectors import ISSUE_COLUMNS
 
@@ -210,10 +214,12 @@ class SyncRunDetailSerializer(SyncRunSerializer):
     planned_archives_count = serializers.IntegerField(read_only=True)
     held = serializers.SerializerMethodField()
     held_updates = serializers.SerializerMethodField()
+    explanation = serializers.SerializerMethodField()
 
     class Meta(SyncRunSerializer.Meta):
         fields = [
             *SyncRunSerializer.Meta.fields,
+            "explanation",
             "timings",
             "diagnostics",
             "planned_archives_count",
@@ -225,6 +231,22 @@ class SyncRunDetailSerializer(SyncRunSerializer):
     def get_diagnostics(self, obj: SyncRun) -> dict | None:
         reach = self.context["request"].reach
         return obj.diagnostics if access.sees_diagnostics(reach, obj.organization_id) else None
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": "The failed-run explainer (syncs.explanations), the same one "
+            "the sync tab and the admin show: reason, headline, what_happened, evidence, "
+            "next_steps, help_url, status_line, and per reason its facts (for threshold: "
+            "kinds, by_school, likely_causes, download). Null while the run is queued or "
+            "running, and for a school admin (it names every school).",
+        }
+    )
+    def get_explanation(self, obj: SyncRun) -> dict | None:
+        if not access.sees_diagnostics(self.context["request"].reach, obj.organization_id):
+            return None
+        return explain_run(obj)
 
     @extend_schema_field(HeldSchoolSerializer(many=True))
     def get_held(self, obj: SyncRun) -> list[dict[str, Any]]:
@@ -415,6 +437,7 @@ class SyncConfigSerializer(serializers.ModelSerializer):
     window_end = LocalTimeField()
     credentials = CredentialFlagsField()
     preflight = serializers.SerializerMethodField()
+    health = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
 
     class Meta:
@@ -446,6 +469,7 @@ class SyncConfigSerializer(serializers.ModelSerializer):
             "oauth_token_url",
             "credentials",
             "preflight",
+            "health",
             "created_at",
             "links",
         ]
@@ -460,6 +484,11 @@ class SyncConfigSerializer(serializers.ModelSerializer):
             },
         }
     )
+    @extend_schema_field(HealthSerializer)
+    def get_health(self, obj: SyncConfig) -> dict:
+        """Stale (no success for stale_after_hours), paused, disabled or ok."""
+        return health_representation(config_health(obj, timezone.now()))
+
     def get_preflight(self, obj: SyncConfig) -> dict:
         return {
             "checked_at": serializers.DateTimeField().to_representation(obj.preflight_checked_at)

@@ -26,6 +26,7 @@ from api.serializers import (
 from api.services import sync_config_update
 from api.throttles import ScopedThrottle
 from api.views.base import reach_of, require, run_queryset
+from notify.selectors import configs_with_health_facts
 from syncs import access
 from syncs.errors import SyncFailure
 from syncs.models import SourceKind, SyncConfig, SyncRun, Trigger
@@ -39,7 +40,8 @@ def config_queryset(reach: access.Reach) -> QuerySet[SyncConfig]:
         f"has_{name}": ExpressionWrapper(~Q(**{name: ""}), output_field=BooleanField())
         for name in SECRET_FIELDS
     }
-    return access.configs(reach).defer(*SECRET_FIELDS).annotate(**flags)
+    # With what its health (stale, paused) reads: no query per config.
+    return configs_with_health_facts(access.configs(reach).defer(*SECRET_FIELDS).annotate(**flags))
 
 
 def config_in_reach(request, pk: int) -> SyncConfig:
