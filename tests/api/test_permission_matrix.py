@@ -95,10 +95,30 @@ CREDENTIALS_CHANGE = {  # source and credentials: support staff only
 }
 
 
+# Notifications (issue 14): your own preference is yours to set wherever you can read.
+OWN_SETTING = {**READ, "read_only_token": 403}
+# Watching is for support staff; district admins hear of their own organization anyway.
+STAFF_WATCH = {
+    **READ,
+    "district_admin_session": 403,
+    "district_admin_token": 403,
+    "read_only_token": 403,
+    "school_admin": 403,
+}
+# Webhook endpoints: district admins and staff with the notify permissions; a school
+# admin never sees them.
+ENDPOINT_READ = {**READ, "school_admin": 404}
+
+
+def endpoint_action(status: int) -> dict:
+    return {**accepted(status), "school_admin": 404}
+
+
 def cells(w) -> list[tuple[str, str, object, str, dict]]:
     """(method, url, body, format, expected status per caller) for every endpoint."""
     org, config, upload, run = w["org"].pk, w["config"].pk, w["upload"].pk, w["run"].pk
     planned = w["run"].planned_archives.count()
+    hook = w["endpoint"].pk
     v1 = "/api/v1"
     return [
         ("get", f"{v1}/organizations/", None, "json", LIST),
@@ -137,6 +157,42 @@ def cells(w) -> list[tuple[str, str, object, str, dict]]:
             "json",
             accepted(409),
         ),
+        ("get", f"{v1}/sync-configs/{config}/health/", None, "json", READ),
+        ("get", f"{v1}/organizations/{org}/notification-preference/", None, "json", READ),
+        (
+            "put",
+            f"{v1}/organizations/{org}/notification-preference/",
+            {"mode": "daily"},
+            "json",
+            OWN_SETTING,
+        ),
+        ("get", f"{v1}/organizations/{org}/watch/", None, "json", STAFF_WATCH),
+        ("put", f"{v1}/organizations/{org}/watch/", None, "json", STAFF_WATCH),
+        ("get", f"{v1}/webhook-endpoints/", None, "json", LIST),
+        ("get", f"{v1}/webhook-endpoints/{hook}/", None, "json", ENDPOINT_READ),
+        ("get", f"{v1}/webhook-endpoints/{hook}/deliveries/", None, "json", ENDPOINT_READ),
+        (
+            "post",
+            f"{v1}/webhook-endpoints/",
+            {
+                "organization": org,
+                "name": "n",
+                "url": "http://127.0.0.1:9/hook",
+                "secret": "a-secret-of-16-chars-or-more",
+                "events": ["run.failed"],
+            },
+            "json",
+            {**accepted(201), "other_district_admin": 400},
+        ),
+        (
+            "patch",
+            f"{v1}/webhook-endpoints/{hook}/",
+            {"enabled": False},
+            "json",
+            endpoint_action(200),
+        ),
+        ("post", f"{v1}/webhook-endpoints/{hook}/test/", None, "json", endpoint_action(202)),
+        ("delete", f"{v1}/webhook-endpoints/{hook}/", None, "json", endpoint_action(204)),
     ]
 
 

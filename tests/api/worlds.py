@@ -96,7 +96,17 @@ def make_world(tmp_path) -> dict:
         "district_admin_token": ApiToken.objects.issue(user=da)[1],
         "read_only_token": ApiToken.objects.issue(user=da, read_only=True)[1],
     }
+    from notify.models import WebhookEndpoint
+
+    endpoint_a = WebhookEndpoint.objects.create(
+        organization=config_a.organization,
+        name="Alpha SIS dashboard",
+        url="http://127.0.0.1:9/rollcall",  # loopback: allowed in tests only
+        secret=CANARY,
+        events=["run.failed", "run.held"],
+    )
     return {
+        "endpoint": endpoint_a,
         "org": config_a.organization,
         "config": config_a,
         "upload": upload_a,
