@@ -1,4 +1,5 @@
-"""Forms of the pages: sign-in (throttled), uploads, and the approval's typed count."""
+"""Forms of the pages: sign-in (throttled), uploads, the approval's typed count, and
+notifications (the caller's mode, a new webhook endpoint)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
+from notify.models import SUBSCRIBABLE, Mode
+from notify.services.webhooks import MIN_SECRET_LENGTH
 from web import throttle
 
 
@@ -115,3 +118,44 @@ class ApproveForm(forms.Form):
                 code="count_mismatch",
             )
         return int(typed)
+
+
+class NotificationPreferenceForm(forms.Form):
+    """The caller's own mode for one organization (notify.models.Mode)."""
+
+    mode = forms.ChoiceField(
+        label="How you hear about this organization",
+        choices=Mode.choices,
+        widget=forms.RadioSelect,
+    )
+
+
+class WebhookEndpointForm(forms.Form):
+    """A new webhook endpoint. Only the shape is checked here: the URL (https, public
+    addresses only), the secret's length and the events are checked by
+    notify.services.webhooks.webhook_endpoint_save, whose messages the view puts on the
+    form. The secret is write-only: never rendered back, not even after an error."""
+
+    name = forms.CharField(
+        label="Name", max_length=100, required=False, help_text="For you: e.g. “Messaging app”."
+    )
+    url = forms.CharField(
+        label="URL",
+        max_length=1024,
+        help_text="https:// only; the host must resolve to public addresses only.",
+        widget=forms.TextInput(attrs={"inputmode": "url", "autocomplete": "off"}),
+    )
+    secret = forms.CharField(
+        label="Secret",
+        max_length=500,
+        strip=False,
+        help_text=f"At least {MIN_SECRET_LENGTH} characters. Each delivery is signed with it "
+        "(HMAC-SHA256); it is never shown again.",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    events = forms.MultipleChoiceField(
+        label="Events",
+        choices=[(kind.value, kind.label) for kind in SUBSCRIBABLE],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one event."},
+    )

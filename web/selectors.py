@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum, Window
 from django.db.models.fields.json import KT
+from django.db.models.functions import RowNumber
 
 from api.selectors import ConfigRow, SchoolRow, SyncTab, sync_tab
+from notify.content import SECRET_FIELDS
+from notify.models import WebhookDelivery
+from notify.selectors import config_health, configs_with_health_facts, webhook_endpoints
 from rostering.models import Organization, School
 from syncs import access
 from syncs.findings import CODES, ERROR
@@ -96,6 +100,8 @@ class ConfigView:
     connection: Connection
     last: RunWords | None
     time_zone: str
+    # notify.selectors.config_health: ok, stale, paused or disabled (None: not read).
+    health: dict[str, Any] | None = None
 
     @property
     def config(self) -> SyncConfig:
@@ -165,12 +171,14 @@ def tab_page(*, reach: access.Reach, organization: Organization, now: datetime) 
     run_ids |= {s.run_id for s in tab.schools if s.run_id}
     words = run_words(reach, run_ids, time_zone=time_zone)
     connections = _connections(tab.configs, words)
+    health = config_healths([c.config.pk for c in tab.configs], now)
     configs = [
         ConfigView(
             row=c,
             connection=connections[c.config.pk],
             last=words.get(c.last_run.pk) if c.last_run else None,
             time_zone=c.config.time_zone,
+            health=health.get(c.config.pk),
         )
         for c in tab.configs
     ]
@@ -178,6 +186,17 @@ def tab_page(*, reach: access.Reach, organization: Organization, now: datetime) 
     school_scope = not access.sees_diagnostics(reach, organization.pk)
     history = run_history(reach, organization, time_zone=time_zone, school_scope=school_scope)
     return TabPage(tab, configs, schools, history, time_zone, school_scope)
+
+
+def config_healths(config_ids: list[int], now: datetime) -> dict[int, dict[str, Any]]:
+    """Each config's health (notify.selectors.config_health), in one query whatever the
+    number of configs (never loading their secrets)."""
+    if not config_ids:
+        return {}
+    configs = configs_with_health_facts(
+        SyncConfig.objects.filter(pk__in=config_ids).defer(*SECRET_FIELDS)
+    )
+    return {config.pk: config_health(config, now) for config in configs}
 
 
 def run_words(
@@ -588,3 +607,48 @@ def planned_totals(reach: access.Reach, run: SyncRun) -> PlannedTotals:
         kinds=order,
         total=sum(by_kind.values()),
     )
+
+
+# ---------------------------------------------------------------- notifications
+
+RECENT_DELIVERIES = 5
+
+
+def organization_endpoints(reach: access.Reach, organization: Organization) -> list:
+    """The organization's webhook endpoints the caller may see (never the global ones),
+    each with its last RECENT_DELIVERIES attempts as `recent`, newest first: two queries
+    whatever the number of endpoints."""
+    endpoints = list(
+        webhook_endpoints(reach).filter(organization=organization).order_by("name", "pk")
+    )
+    recent: dict[int, list[WebhookDelivery]] = {e.pk: [] for e in endpoints}
+    if endpoints:
+        rows = (
+            WebhookDelivery.objects.filter(endpoint_id__in=list(recent))
+            .select_related("event")
+            .only(
+                "pk",
+                "endpoint_id",
+                "attempt",
+                "status",
+                "response_code",
+                "error",
+                "created_at",
+                "attempted_at",
+                "event__kind",
+            )
+            .annotate(
+                nth=Window(
+                    RowNumber(),
+                    partition_by=[F("endpoint_id")],
+                    order_by=[F("created_at").desc(), F("pk").desc()],
+                )
+            )
+            .filter(nth__lte=RECENT_DELIVERIES)
+            .order_by("endpoint_id", "nth")
+        )
+        for delivery in rows:
+            recent[delivery.endpoint_id].append(delivery)
+    for endpoint in endpoints:
+        endpoint.recent = recent[endpoint.pk]
+    return endpoints

@@ -1,8 +1,8 @@
-"""The pages: sign-in, the sync tab, runs and help (mounted at the site's root)."""
+"""The pages: sign-in, the sync tab, runs, notifications and help (mounted at the site's root)."""
 
 from django.urls import path, register_converter
 
-from web.views import auth, help, runs, tab
+from web.views import auth, help, notifications, runs, tab
 
 
 class SisIdConverter:
@@ -52,6 +52,32 @@ urlpatterns = [
         "orgs/<int:org_id>/schools/<sis:sis_id>/<code:code>.csv",
         tab.school_csv,
         name="school_csv",
+    ),
+    path("orgs/<int:org_id>/notifications/", notifications.notifications, name="notifications"),
+    path(
+        "orgs/<int:org_id>/notifications/preference/",
+        notifications.preference,
+        name="notification_preference",
+    ),
+    path(
+        "orgs/<int:org_id>/notifications/webhooks/",
+        notifications.endpoint_add,
+        name="webhook_add",
+    ),
+    path(
+        "orgs/<int:org_id>/notifications/webhooks/<int:endpoint_id>/enabled/",
+        notifications.endpoint_enabled,
+        name="webhook_enabled",
+    ),
+    path(
+        "orgs/<int:org_id>/notifications/webhooks/<int:endpoint_id>/delete/",
+        notifications.endpoint_delete,
+        name="webhook_delete",
+    ),
+    path(
+        "orgs/<int:org_id>/notifications/webhooks/<int:endpoint_id>/test/",
+        notifications.endpoint_test,
+        name="webhook_test",
     ),
     path("runs/<int:run_id>/", runs.run_page, name="run"),
     path("runs/<int:run_id>/progress/", tab.progress, name="progress"),
