@@ -51,24 +51,24 @@ def test_runs_are_read_only_in_the_admin(admin_client, synced):
 
 
 @pytest.mark.django_db
-def test_admin_action_downloads_planned_archives_as_safe_csv(admin_client, synced):
+def test_run_page_links_the_planned_archives_as_safe_csv(admin_client, synced):
     PlannedArchive.objects.filter(run=synced).update(name='=HYPERLINK("x")')
-    response = admin_client.post(
-        reverse("admin:syncs_syncrun_changelist"),
-        {"action": "download_planned_archives", "_selected_action": [synced.pk]},
-    )
+    url = reverse("admin:syncs_syncrun_planned_archives_csv", args=[synced.pk])
+    page = admin_client.get(reverse("admin:syncs_syncrun_change", args=[synced.pk]))
+    assert url in page.content.decode()
+    response = admin_client.get(url)
     body = b"".join(response.streaming_content).decode()
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"].startswith("text/csv")
+    assert f"demo-run-{synced.pk}-planned-archives.csv" in response["Content-Disposition"]
     assert "'=HYPERLINK" in body
 
 
 @pytest.mark.django_db
-def test_admin_action_approves_blocked_archives(admin_client, synced):
-    response = admin_client.post(
-        reverse("admin:syncs_syncrun_changelist"),
-        {"action": "approve_archives", "_selected_action": [synced.pk]},
-        follow=True,
-    )
+def test_run_page_approves_blocked_archives_through_the_preview(admin_client, synced):
+    total = PlannedArchive.objects.filter(run=synced).count()
+    url = reverse("admin:syncs_syncrun_approve", args=[synced.pk])
+    assert admin_client.get(url).status_code == 200
+    response = admin_client.post(url, {"count": str(total)}, follow=True)
     assert response.status_code == 200
     synced.refresh_from_db()
     assert synced.archives_approved_by.username == "admin"

@@ -30,6 +30,7 @@ from pytest_httpserver import HTTPServer
 
 from accounts.models import Membership, User
 from rostering.models import Person
+from syncs import access
 from syncs.clients import sftp as sftp_client
 from syncs.models import Issue, PlannedArchive, SourceKind, SyncConfig, SyncRun
 from syncs.selectors import run_issue_queryset
@@ -49,9 +50,6 @@ ROLES = (VIEW_ONLY, SUPPORT, SUPERUSER)
 CHANGE_ONLY = "change-only-staff"
 
 SECRETS = ("sftp_password", "sftp_private_key", "api_token", "oauth_client_secret")
-# Declared with @admin.action by another change in flight: until it says
-# permissions=["view"], Django gates it by the changelist's own view permission.
-UNDECLARED_YET = {"syncs.issue:download_csv"}
 
 
 def staff(role: str, **fields) -> User:
@@ -105,8 +103,6 @@ def action_key(model, name: str) -> str:
 def declared_permissions(model_admin, func, key: str) -> set[str] | None:
     """The permissions an action declares, as "app_label.codename" (None: undeclared)."""
     declared = getattr(func, "allowed_permissions", None)
-    if declared is None and key in UNDECLARED_YET:
-        declared = ("view",)
     if declared is None:
         return None
     opts = model_admin.opts
@@ -156,7 +152,32 @@ def test_every_action_declares_the_permission_it_needs():
         for func in [action_func(admin.site._registry[model], name)]
         if getattr(func, "allowed_permissions", None) is None
     ]
-    assert set(undeclared) <= UNDECLARED_YET, undeclared
+    assert undeclared == []
+
+
+@pytest.mark.django_db
+def test_view_only_staff_are_offered_no_admin_action_at_all():
+    """Issue 12: view-only staff can run none of the actions. Downloads are links and
+    approving is a page of its own, so no action asks for a view permission alone."""
+    request = request_as(staff(VIEW_ONLY))
+    offered = [
+        action_key(model, name)
+        for model, model_admin in admin.site._registry.items()
+        for name in model_admin.get_actions(request)
+    ]
+    assert offered == []
+    view_only = [
+        action_key(model, name)
+        for model, name in registered_actions()
+        for model_admin in [admin.site._registry[model]]
+        if all(
+            p.split(".")[1].startswith("view_")
+            for p in declared_permissions(
+                model_admin, action_func(model_admin, name), action_key(model, name)
+            )
+        )
+    ]
+    assert view_only == []
 
 
 def test_rollcall_actions_declare_the_permissions_of_the_one_model():
@@ -164,9 +185,6 @@ def test_rollcall_actions_declare_the_permissions_of_the_one_model():
         "syncs.syncconfig:run_now": {"syncs.run_sync"},
         "syncs.syncconfig:dry_run_now": {"syncs.run_sync"},
         "syncs.syncconfig:test_connection": {"syncs.test_connection"},
-        "syncs.syncrun:approve_archives": {"syncs.approve_archives"},
-        "syncs.syncrun:download_planned_archives": {"syncs.view_syncrun"},
-        "syncs.issue:download_csv": {"syncs.view_issue"},
     }
     found = {}
     for model, name in registered_actions():
@@ -269,16 +287,25 @@ def _still_active(run: SyncRun) -> bool:
 
 @pytest.mark.django_db
 def test_view_only_staff_cannot_approve_another_districts_blocked_archives(client, blocked):
+    """The incident, replayed against what replaced the bulk action: the approval page
+    answers 403 to GET and POST (with the right number typed), and the old action name
+    is no action at all."""
     district_a = f.OrganizationFactory(name="District A")
     user = staff(VIEW_ONLY)
     f.MembershipFactory(user=user, organization=district_a)  # theirs, not B's
     counts = blocked.counts
-    response = logged_in(client, user).post(
+    total = PlannedArchive.objects.filter(run=blocked).count()
+    client = logged_in(client, user)
+    url = reverse("admin:syncs_syncrun_approve", args=[blocked.pk])
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"count": str(total)}).status_code == 403
+    old = client.post(
         admin_url(SyncRun, "changelist"),
         {"action": "approve_archives", "_selected_action": [blocked.pk]},
     )
-    assert response.status_code == 302
-    assert messages_of(response) == ["No action selected."]
+    assert old.status_code == 200 and messages_of(old) == []  # just the list again
+    page = client.get(admin_url(SyncRun, "change", blocked.pk)).content.decode()
+    assert url not in page  # no link to a page that refuses
     blocked.refresh_from_db()
     assert blocked.archives_approved_at is None and blocked.archives_approved_by is None
     assert blocked.counts == counts
@@ -288,12 +315,15 @@ def test_view_only_staff_cannot_approve_another_districts_blocked_archives(clien
 @pytest.mark.django_db
 def test_support_staff_approve_blocked_archives(client, blocked):
     user = staff(SUPPORT)
-    response = logged_in(client, user).post(
-        admin_url(SyncRun, "changelist"),
-        {"action": "approve_archives", "_selected_action": [blocked.pk]},
-    )
+    total = PlannedArchive.objects.filter(run=blocked).count()
+    client = logged_in(client, user)
+    url = reverse("admin:syncs_syncrun_approve", args=[blocked.pk])
+    assert url in client.get(admin_url(SyncRun, "change", blocked.pk)).content.decode()
+    response = client.post(url, {"count": str(total)})
     assert response.status_code == 302
-    assert re.fullmatch(rf"Run #{blocked.pk}: \d+ record\(s\) archived\.", messages_of(response)[0])
+    assert messages_of(response) == [
+        f"Run #{blocked.pk}: approved; {total} record{'s' if total != 1 else ''} archived."
+    ]
     blocked.refresh_from_db()
     assert blocked.archives_approved_by == user and blocked.archives_approved_at is not None
     assert not _still_active(blocked)
@@ -321,7 +351,7 @@ def test_only_test_connection_tests_a_connection(client, config, monkeypatch, ro
         calls.append(config)
         return ConnectionReport(ok=True, message="fine")
 
-    monkeypatch.setattr("syncs.admin.sync_config_test_connection", connect)
+    monkeypatch.setattr("syncs.admin_config.sync_config_test_connection", connect)
     response = logged_in(client, staff(role)).post(
         admin_url(SyncConfig, "changelist"),
         {"action": "test_connection", "_selected_action": [config.pk]},
@@ -331,23 +361,26 @@ def test_only_test_connection_tests_a_connection(client, config, monkeypatch, ro
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("model", "action"),
-    [(SyncRun, "download_planned_archives"), (Issue, "download_csv")],
-)
-def test_downloads_take_the_view_permission_only(client, blocked, model, action):
-    """View permission is what the map asks of a download: view-only staff get the CSV;
-    staff without it get a 403 and no body."""
-    selected = blocked.pk if model is SyncRun else f.IssueFactory(run=blocked).pk
-    data = {"action": action, "_selected_action": [selected]}
-    url = admin_url(model, "changelist")
-    response = logged_in(client, staff(VIEW_ONLY)).post(url, data)
-    assert response["Content-Type"] == "text/csv"
-    assert b"".join(response.streaming_content).count(b"\n") >= 1
+@pytest.mark.parametrize("download", ["planned-archives", "issues"])
+def test_downloads_are_links_that_take_the_view_permission_only(client, blocked, download):
+    """View permission is what the map asks of a download: view-only staff get the CSV
+    from a plain link; staff without it get a 403 and no body."""
+    f.IssueFactory(run=blocked)
+    if download == "planned-archives":
+        url = reverse("admin:syncs_syncrun_planned_archives_csv", args=[blocked.pk])
+        page = admin_url(SyncRun, "change", blocked.pk)
+    else:
+        url = reverse("admin:syncs_issue_csv") + f"?run={blocked.pk}"
+        page = admin_url(Issue, "changelist") + f"?run={blocked.pk}"
+    client = logged_in(client, staff(VIEW_ONLY))
+    assert url.replace("&", "&amp;") in client.get(page).content.decode()
+    response = client.get(url)
+    assert response["Content-Type"].startswith("text/csv")
+    assert b"".join(response.streaming_content).count(b"\n") >= 2
 
     other = f.UserFactory(is_staff=True)
     other.user_permissions.set(Permission.objects.filter(codename="view_syncconfig"))
-    response = logged_in(client, other).post(url, data)
+    response = logged_in(client, other).get(url)
     assert response.status_code == 403
     assert response.get("Content-Type", "").startswith("text/html")
 
@@ -449,10 +482,15 @@ class _FormFields(HTMLParser):
             self.select = None
 
 
+# The management form of the config page's recent-runs inline: read-only, it is not
+# part of what a save posts (SyncConfigAdmin.get_inlines).
+READ_ONLY_INLINE = re.compile(r"^runs-(TOTAL|INITIAL|MIN_NUM|MAX_NUM)_FORMS$")
+
+
 def form_fields(response, model) -> dict[str, list[str]]:
     parser = _FormFields(f"{model._meta.model_name}_form")
     parser.feed(response.content.decode())
-    return parser.data
+    return {k: v for k, v in parser.data.items() if not READ_ONLY_INLINE.match(k)}
 
 
 def post_form(client, url, model, **changes):
@@ -462,24 +500,22 @@ def post_form(client, url, model, **changes):
     return client.post(url, {**data, "_save": "Save"})
 
 
+# What only those who manage credentials change, on an SFTP config's page: the page
+# holds its own source kind's fields only (syncs.sources.REGISTRY).
 LOCKED = {
     "organization",
     "source_kind",
     "format",
-    "path",
     "sftp_host",
     "sftp_port",
     "sftp_username",
     "sftp_remote_dir",
     "sftp_host_key",
-    "api_url",
-    "oauth_version",
-    "oauth_signature",
-    "oauth_client_id",
-    "oauth_token_url",
     "school_ids",
 }
-FREE = {"name", "deletion_threshold", "window_start", "window_end", "time_zone", "enabled"}
+SFTP_SECRETS = {"sftp_password", "sftp_private_key"}
+# What staff who may change a config (but not manage credentials) change.
+FREE = set(access.STAFF_CONFIG_FIELDS)
 
 
 @pytest.fixture
@@ -561,8 +597,10 @@ def test_change_only_staff_change_the_schedule_but_never_the_source_or_credentia
 def test_support_staff_manage_source_and_credentials(client, sftp_like):
     url = admin_url(SyncConfig, "change", sftp_like.pk)
     client = logged_in(client, staff(SUPPORT))
-    fields = set(form_fields(client.get(url), SyncConfig))
-    assert LOCKED | FREE | set(SECRETS) <= fields
+    page = client.get(url)
+    fields = {n for n in form_fields(page, SyncConfig) if not n.startswith("initial-")}
+    assert fields - {"csrfmiddlewaretoken"} == LOCKED | FREE | SFTP_SECRETS
+    assert all(f'name="clear_{name}"' in page.content.decode() for name in SFTP_SECRETS)
     response = post_form(
         client, url, SyncConfig, sftp_host="sftp2.district.example", sftp_password="new one"
     )
@@ -903,21 +941,27 @@ def _pages(client, user: User, config: SyncConfig, run: SyncRun) -> list[str]:
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", [VIEW_ONLY, CHANGE_ONLY, SUPPORT, SUPERUSER])
 def test_no_admin_page_shows_a_stored_secret(client, config, canaries, one_of_each, role):
-    # The secrets are set as support staff set them: through the change form.
+    # The secrets are set as support staff set them: through the change form, which
+    # holds one source kind's fields at a time (choose the kind, save, then fill it in).
     manager = logged_in(client, staff(SUPPORT))
     url = admin_url(SyncConfig, "change", config.pk)
-    response = post_form(
-        manager,
-        url,
-        SyncConfig,
-        source_kind="sftp",
-        sftp_host="127.0.0.1",
-        sftp_port=str(_closed_port()),
-        sftp_username="district",
-        sftp_host_key=sftp_client.fingerprint(new_key()[0]),
-        **{name: value for name, value in canaries.items() if name != "sftp_private_key"},
-    )
-    assert response.status_code == 302, response.content.decode()[:3000]
+    steps = [
+        {"source_kind": "clever_api"},
+        {"api_token": canaries["api_token"]},
+        {"source_kind": "oneroster_api"},
+        {"oauth_client_secret": canaries["oauth_client_secret"]},
+        {"source_kind": "sftp"},
+        {
+            "sftp_host": "127.0.0.1",
+            "sftp_port": str(_closed_port()),
+            "sftp_username": "district",
+            "sftp_host_key": sftp_client.fingerprint(new_key()[0]),
+            "sftp_password": canaries["sftp_password"],
+        },
+    ]
+    for changes in steps:
+        response = post_form(manager, url, SyncConfig, **changes)
+        assert response.status_code == 302, response.content.decode()[:3000]
     # The form refuses a key it cannot read, so the canary key is stored directly.
     config.refresh_from_db()
     config.sftp_private_key = canaries["sftp_private_key"]

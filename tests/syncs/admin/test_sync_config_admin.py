@@ -26,6 +26,7 @@ def _change_form_data(config: SyncConfig, **changes) -> dict:
         "sftp_host_key": config.sftp_host_key,
         "school_ids": "[]",
         "deletion_threshold": str(config.deletion_threshold),
+        "drop_alert_percent": str(config.drop_alert_percent),
         "window_start": "23:00",
         "window_end": "05:00",
         "time_zone": config.time_zone,
