@@ -205,6 +205,7 @@ def _form_data(config: SyncConfig, **changes) -> dict:
         "oauth_token_url": config.oauth_token_url,
         "school_ids": "[]",
         "deletion_threshold": str(config.deletion_threshold),
+        "drop_alert_percent": str(config.drop_alert_percent),
         "window_start": "23:00",
         "window_end": "05:00",
         "time_zone": config.time_zone,

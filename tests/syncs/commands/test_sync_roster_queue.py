@@ -26,7 +26,10 @@ def test_queue_json_prints_only_the_run_id_and_queued_then_the_worker_runs_it(
     assert code == 0
     assert json.loads(out) == {"run": {"id": run.pk, "status": "queued"}}
     assert out.count("\n") == 1
-    assert len(callbacks) == 1  # handed to the worker on commit; inline in tests
+    # Handed to the worker once, on commit (inline in tests); the run it executed then
+    # hands its outcome to notify, on commit too.
+    handed = [c.__qualname__ for c in callbacks]
+    assert handed.count("sync_run_enqueue.<locals>.send") == 1, handed
     run.refresh_from_db()
     assert (run.status, run.trigger, run.dry_run) == (RunStatus.SUCCEEDED, "manual", False)
     assert run.counts["students"]["created"] == 3
