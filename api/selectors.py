@@ -142,17 +142,26 @@ def sync_tab(*, reach: access.Reach, organization: Organization, now: datetime) 
 
 # What changes the sync tab, per config: its own fields, and its latest run's state
 # (progress and heartbeat while it runs; the end, an approval).
+# Not its stage and progress: those change every heartbeat, and the view overlays the
+# active run's progress fresh (`active_runs`), so polling during a sync keeps hitting
+# the cache instead of rebuilding 150 schools each time.
 _VERSION_RUN_FIELDS = (
     "pk",
     "status",
-    "stage",
-    "progress_done",
-    "progress_total",
-    "heartbeat_at",
     "finished_at",
     "archives_approved_at",
     "counts",  # approving one held school (T6) changes only its counts and summaries
 )
+
+
+def active_runs(*, reach: access.Reach, organization: Organization) -> dict[int, SyncRun]:
+    """Each config's queued or running run, with its live stage and progress (one query)."""
+    return {
+        run.config_id: run
+        for run in access.runs(reach)
+        .filter(config__organization=organization, status__in=ACTIVE)
+        .only(*TAB_RUN_FIELDS)
+    }
 
 
 def sync_tab_version(*, reach: access.Reach, organization: Organization, now: datetime) -> str:

@@ -66,6 +66,12 @@ class OrganizationViewSet(ReadOnlyModelViewSet):
             tab = selectors.sync_tab(reach=reach, organization=organization, now=now)
             data = render_sync_tab(request, tab)
             cache.set(key, data, TAB_CACHE_SECONDS)
+        else:
+            # The live part, fresh on every request: each active run's stage and percent.
+            active = selectors.active_runs(reach=reach, organization=organization)
+            for config in data["configs"]:
+                run = active.get(config["id"])
+                config["active_run"] = None if run is None else _active(request, run)
         return Response(data)
 
 
@@ -97,15 +103,17 @@ def _config(request, row: selectors.ConfigRow) -> dict:
             "url": api_url(request, "syncrun-detail", pk=last.pk),
         },
         "next_run_at": _stamp(row.next_run_at),
-        "active_run": None
-        if active is None
-        else {
-            "id": active.pk,
-            "status": active.status,
-            "stage": active.stage,
-            "percent": active.percent,
-            "url": api_url(request, "syncrun-detail", pk=active.pk),
-        },
+        "active_run": None if active is None else _active(request, active),
+    }
+
+
+def _active(request, run) -> dict:
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "stage": run.stage,
+        "percent": run.percent,
+        "url": api_url(request, "syncrun-detail", pk=run.pk),
     }
 
 
