@@ -68,7 +68,9 @@ def health_representation(health: dict[str, Any]) -> dict[str, Any]:
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     has_secret = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     links = serializers.SerializerMethodField()
     events = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE))
 

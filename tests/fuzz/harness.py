@@ -54,7 +54,8 @@ from tests.fuzz import district, oracle
 from tests.fuzz.mutations import Recipe, materialize, serialize
 
 ORG = "fuzz"
-APPS = ("accounts", "rostering", "syncs")
+# notify too: a run's outcome records notification events that point at the run.
+APPS = ("accounts", "rostering", "syncs", "notify")
 MIRROR_TABLES = (
     "rostering_organization",
     "rostering_school",
