@@ -22,6 +22,22 @@ from tests.api.worlds import make_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Django's test client stops requests from closing "old" connections; schemathesis
+    calls the WSGI app directly, so do the same. Otherwise, on PostgreSQL, the end of one
+    request closes the test's connection (it is inside the test transaction) and the
+    next request finds it closed."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
 EXAMPLES = 8
 
 
