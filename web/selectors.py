@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, Q, Sum, Window
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import RowNumber
 
@@ -576,7 +576,12 @@ class PlannedTotals:
 
 def planned_totals(reach: access.Reach, run: SyncRun) -> PlannedTotals:
     """A run's planned archives counted by kind and by school (two grouped queries)."""
-    planned = access.run_planned_archives(reach, run)
+    return totals_of(run, access.run_planned_archives(reach, run))
+
+
+def totals_of(run: SyncRun, planned: QuerySet) -> PlannedTotals:
+    """Some of a run's planned archives (all, or only those still held) counted by kind
+    and by school."""
     grouped = planned.values("kind", "school_sis_id").annotate(n=Count("pk")).order_by()
     names = dict(
         School.objects.filter(organization_id=run.config.organization_id).values_list(

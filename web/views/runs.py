@@ -271,36 +271,7 @@ def _held_totals(reach, run, school: str | None = None) -> selectors.PlannedTota
     rows = _held_rows(reach, run)
     if school is not None:
         rows = rows.filter(school_sis_id=school)
-    grouped = rows.values("kind", "school_sis_id").annotate(n=Count("pk")).order_by()
-    names = dict(
-        School.objects.filter(organization_id=run.config.organization_id).values_list(
-            "sis_id", "name"
-        )
-    )
-    by_kind: dict[str, int] = {}
-    schools: dict[str, dict] = {}
-    for row in grouped:
-        by_kind[row["kind"]] = by_kind.get(row["kind"], 0) + row["n"]
-        place = schools.setdefault(
-            row["school_sis_id"],
-            {
-                "sis_id": row["school_sis_id"],
-                "name": names.get(row["school_sis_id"], ""),
-                "kinds": {},
-                "total": 0,
-            },
-        )
-        place["kinds"][row["kind"]] = row["n"]
-        place["total"] += row["n"]
-    order = [k for k in COUNT_KINDS if k in by_kind] + sorted(set(by_kind) - set(COUNT_KINDS))
-    for place in schools.values():
-        place["cells"] = [place["kinds"].get(k, 0) for k in order]
-    return selectors.PlannedTotals(
-        by_kind=[(k, by_kind[k]) for k in order],
-        by_school=sorted(schools.values(), key=lambda s: (-s["total"], s["sis_id"])),
-        kinds=order,
-        total=sum(by_kind.values()),
-    )
+    return selectors.totals_of(run, rows)
 
 
 def _school_label(sis_id: str | None, schools: list[dict]) -> str:
