@@ -38,6 +38,7 @@ def _keep_the_test_connection():
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
 
+
 EXAMPLES = 8
 
 

@@ -8,7 +8,8 @@ a traceback, and never archives a record still present in the files":
 3. no record present in the files (tests.fuzz.oracle) is archived or planned for archiving;
 4. a failed run whose reason is not `threshold`, and any dry run, leave the mirror
    (rostering.*, accounts.User, accounts.ContactDevice) exactly as it was, every column;
-   a `threshold` failure archives nothing (rule T3);
+   a `threshold` failure holding the whole run archives nothing (rule T3), and one
+   holding some schools (T6) applies none of the held archives it lists;
 5. no text, char or JSON column of any model of accounts, rostering or syncs holds NUL
    (checked on SQLite too, where NUL can be stored).
 
@@ -217,7 +218,7 @@ KINDS = {
     "wrongly_planned": "present records planned for archiving",
     "mirror_changed": "mirror changed by a failed run (not threshold)",
     "dry_run_changed": "mirror changed by a dry run",
-    "threshold_archived": "records archived by a run failed `threshold` (T3)",
+    "threshold_archived": "held records archived by a run failed `threshold` (T3, T6)",
     "nul_stored": "NUL characters stored",
     # Beyond the five invariants: DESIGN §3, "Running the same input twice changes nothing
     # the second time" (checked when Recipe.then == "again").
@@ -562,11 +563,20 @@ class Harness:
                 else:
                     add("mirror_changed", f"failed run ({ended}) changed {table}", detail)
         if reason == "threshold" and not dry_run and archived:
-            add(
-                "threshold_archived",
-                "threshold failure archived records",
-                f"archived: {sorted(map(repr, archived))[:5]}",
-            )
+            diagnostics = run["diagnostics"] if isinstance(run["diagnostics"], dict) else {}
+            if not diagnostics.get("held"):
+                add(
+                    "threshold_archived",
+                    "threshold failure holding everything (T3) archived records",
+                    f"archived: {sorted(map(repr, archived))[:5]}",
+                )
+            # T6: only some schools are held; the rest applies, their archives included.
+            elif applied := set(archived) & set(planned):
+                add(
+                    "threshold_archived",
+                    "a held school's archives were applied (T6)",
+                    f"archived: {sorted(map(repr, applied))[:5]}",
+                )
 
         # 5. no NUL stored
         for table, column, pk, value in nul_cells(self.tables, current, before):

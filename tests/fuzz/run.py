@@ -46,6 +46,9 @@ def main() -> int:
         "FUZZ_EXAMPLES": str(args.examples),
         "FUZZ_SEED": str(seed),
         "FUZZ_SHRINK_BUDGET": str(args.shrink_budget),
+        # Every run records events at INFO (notify); thousands of runs would bury the
+        # progress lines and the report under them.
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
     }
     if args.report:
         env["FUZZ_REPORT"] = str(Path(args.report).resolve())

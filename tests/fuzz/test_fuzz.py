@@ -63,6 +63,9 @@ FOUND = [
     Recipe(
         ops=(Encode("academicSessions.csv", "utf-16"), InsertByte("academicSessions.csv", 9, 0))
     ),
+    # Found at 172baa9, a harness that predated rule T6: school 0456 over its own limit is
+    # held while school 0123's dropped class is archived. Kept to prove both halves.
+    Recipe(ops=(DropRow("classes.csv", 1), DropRow("classes.csv", 1)), threshold="60"),
 ]
 
 
