@@ -33,8 +33,7 @@ SCHOOL_KINDS = ("students", "teachers", "parents", "classes")
 
 
 def _first(schools: Iterable[str]) -> str:
-    ordered = sorted(schools)
-    return ordered[0] if ordered else ""
+    return min(schools, default="")
 
 
 @dataclass
@@ -53,19 +52,26 @@ def school_counts(plan: Plan, mirror: Mirror) -> SchoolCounts:
     active: dict[str, Counter[str]] = {}
     people_school = {sid: _first(row.schools) for sid, row in mirror.people.items()}
     class_school = {sid: row.school for sid, row in mirror.classes.items()}
-    for sid, row in mirror.people.items():
-        if not row.archived:
-            active.setdefault(people_school[sid], Counter())[PERSON_KIND_BY_ROLE[row.role]] += 1
+    # Counted by key first (Counter counts in C), then per school: a district's mirror
+    # holds a million links, and this runs on every sync.
+    people = Counter(
+        (people_school[sid], row.role) for sid, row in mirror.people.items() if not row.archived
+    )
+    for (school, role), n in people.items():
+        active.setdefault(school, Counter())[PERSON_KIND_BY_ROLE[role]] += n
     for class_row in mirror.classes.values():
         if not class_row.archived:
             active.setdefault(class_row.school, Counter())["classes"] += 1
-    for (class_sid, _person), link in mirror.enrollments.items():
-        if not link.archived:
-            active.setdefault(class_school.get(class_sid, ""), Counter())["enrollments"] += 1
+    per_class = Counter(
+        class_sid for (class_sid, _person), link in mirror.enrollments.items() if not link.archived
+    )
+    for class_sid, n in per_class.items():
+        active.setdefault(class_school.get(class_sid, ""), Counter())["enrollments"] += n
     out.active = active
 
     planned: dict[str, Counter[str]] = {}
-    by_pk = {row.pk: (sid, row) for sid, row in mirror.people.items()}
+    if plan.people.archive:
+        by_pk = {row.pk: (sid, row) for sid, row in mirror.people.items()}
     for pk in plan.people.archive:
         sid, row = by_pk[pk]
         school = people_school[sid]
