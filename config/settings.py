@@ -268,6 +268,9 @@ ROLLCALL = {
     # A running sync writes its heartbeat and progress this often (seconds; 0: only at
     # stage changes).
     "HEARTBEAT_SECONDS": env.float("ROLLCALL_HEARTBEAT_SECONDS", default=5),
+    # The worker runs syncs at this nice value (0-19; 0 leaves it as started), so the web
+    # answers first on a machine that runs both (syncs.priority).
+    "WORKER_NICE": env.int("ROLLCALL_WORKER_NICE", default=10),
     # The reaper fails a running sync whose heartbeat is older than this (its worker
     # died). Above the longest single write: on SQLite the heartbeat pauses while the
     # run's own apply transaction holds the write lock.
@@ -294,6 +297,8 @@ ROLLCALL = {
 }
 if ROLLCALL["HISTORY_DAYS"] < 1:
     raise ImproperlyConfigured("ROLLCALL_HISTORY_DAYS must be at least 1 (days).")
+if not 0 <= ROLLCALL["WORKER_NICE"] <= 19:
+    raise ImproperlyConfigured("ROLLCALL_WORKER_NICE must be a nice value from 0 to 19.")
 
 # The REST API (api/, DESIGN §7). Bearer tokens first: an anonymous request then gets
 # 401 with `WWW-Authenticate: Bearer` (DRF answers 403 when the first authenticator

@@ -12,8 +12,10 @@ logger = logging.getLogger(__name__)
 
 def run_sync(run_id: int) -> str:
     """Execute a queued run. A second delivery finds it claimed and does nothing."""
+    from syncs.priority import lower_cpu_priority
     from syncs.services import sync_run_execute
 
+    lower_cpu_priority()  # the web answers first (the worker process stays niced)
     run = SyncRun.objects.select_related("config").filter(pk=run_id).first()
     if run is None:
         logger.warning("Sync run %s no longer exists; nothing to do", run_id)
