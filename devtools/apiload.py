@@ -14,9 +14,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+# Clients start over a few seconds, as polling dashboards do, not all in one instant.
+SPAWN_PER_SECOND = 10
+# gunicorn's threads: 2 workers x 4.
+WARM_UP_THREADS = 8
 BENCH_USER = "bench-district-admin"
 
 
@@ -55,6 +60,24 @@ def _wait_ready(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"gunicorn did not answer {url} within {timeout:.0f} s")
 
 
+def _warm_up(base: str, setup: dict, rounds: int = 5) -> None:
+    """Have every gunicorn thread answer both requests a few times before the load, so
+    the figures are of a running server, not of its first imports and connections."""
+    headers = {"Authorization": f"Bearer {setup['token']}"}
+    paths = [
+        f"/api/v1/organizations/{setup['org']}/sync-tab/",
+        f"/api/v1/sync-runs/{setup['run']}/",
+    ]
+
+    def fetch(path: str) -> None:
+        request = urllib.request.Request(base + path, headers=headers)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+
+    with ThreadPoolExecutor(max_workers=WARM_UP_THREADS) as pool:
+        list(pool.map(fetch, paths * WARM_UP_THREADS * rounds))
+
+
 def measure(
     *, env: dict, files: list[Path], seconds: int, users: int, out: Path, setup: dict
 ) -> dict:
@@ -79,6 +102,9 @@ def measure(
             "4",
             "--access-logfile",
             "-",
+            # Each request's time in ms, so slow ones can be lined up with the syncs' log.
+            "--access-logformat",
+            '%(t)s "%(r)s" %(s)s %(b)s %(M)sms',
         ],
         env=env,
         stdout=server_log.open("w"),
@@ -87,6 +113,7 @@ def measure(
     syncs_done = 0
     try:
         _wait_ready(f"http://127.0.0.1:{port}/healthz")
+        _warm_up(f"http://127.0.0.1:{port}", setup)
         load_env = {
             **env,
             "ROLLCALL_BENCH_TOKEN": setup["token"],
@@ -105,9 +132,12 @@ def measure(
                 "--users",
                 str(users),
                 "--spawn-rate",
-                str(users),
+                str(SPAWN_PER_SECOND),
+                # Steady polling is what is measured, not 50 clients connecting in the
+                # same instant: the figures count from the moment the last one started.
+                "--reset-stats",
                 "--run-time",
-                f"{seconds}s",
+                f"{seconds + -(-users // SPAWN_PER_SECOND)}s",  # the ramp, then `seconds`
                 "--host",
                 f"http://127.0.0.1:{port}",
                 "--csv",

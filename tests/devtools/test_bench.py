@@ -85,6 +85,11 @@ def test_bench_sync_end_to_end_on_sqlite(tmp_path):
             "sqlite",
             "--out",
             str(tmp_path / "out"),
+            # The API load too, briefly: gunicorn, a warm-up, locust and a sync meanwhile.
+            "--api-seconds",
+            "3",
+            "--api-users",
+            "4",
         ],
         cwd=ROOT,
         env=env,
@@ -100,5 +105,9 @@ def test_bench_sync_end_to_end_on_sqlite(tmp_path):
     assert set(res["scenarios"]) == {"first_sync", "no_change", "dry_run", "churn"}
     assert all(s["status"] == "succeeded" for s in res["scenarios"].values())
     assert res["scenarios"]["no_change"]["queries"] > 0
+    api = res["api"]
+    assert api["requests"]["sync-tab"]["requests"] > 0
+    assert api["requests"]["Aggregated"]["errors"] == 0
+    assert api["syncs_during_load"] >= 1 and api["database_is_locked"] == 0
     assert report["machine"]["cores"] >= 1
     assert render_table(report).count("\n") >= 5

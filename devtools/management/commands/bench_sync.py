@@ -26,6 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 from devtools import apiload, bench
 from devtools.churn import make_churn
 from devtools.generator import generate_district
+from syncs.priority import lower_cpu_priority
 
 SCENARIOS = (
     ("first_sync", "base", False),
@@ -225,6 +226,8 @@ class Command(BaseCommand):
         if step == "api-setup":
             self.stdout.write(json.dumps(apiload.prepare()))
             return
+        if step != "floor":
+            lower_cpu_priority()  # as the worker's run_sync does
         if step == "floor":
             figures = bench.floor(path)
         else:
