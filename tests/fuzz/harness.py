@@ -9,7 +9,8 @@ a traceback, and never archives a record still present in the files":
 4. a failed run whose reason is not `threshold`, and any dry run, leave the mirror
    (rostering.*, accounts.User, accounts.ContactDevice) exactly as it was, every column;
    a `threshold` failure holding the whole run archives nothing (rule T3), and one
-   holding some schools (T6) applies none of the held archives it lists;
+   holding some schools (T6) archives no record placed at a held school (placed from
+   the mirror, as syncs.pipeline.holds places them, not from the run's own list);
 5. no text, char or JSON column of any model of accounts, rostering or syncs holds NUL
    (checked on SQLite too, where NUL can be stored).
 
@@ -564,19 +565,27 @@ class Harness:
                     add("mirror_changed", f"failed run ({ended}) changed {table}", detail)
         if reason == "threshold" and not dry_run and archived:
             diagnostics = run["diagnostics"] if isinstance(run["diagnostics"], dict) else {}
-            if not diagnostics.get("held"):
+            # How much the run held: everything (T3), some schools (T6), or no archives
+            # at all (only updates, rule U). Missing means the strictest.
+            held_mode = diagnostics.get("archives_held", "all")
+            if held_mode == "all":
                 add(
                     "threshold_archived",
                     "threshold failure holding everything (T3) archived records",
                     f"archived: {sorted(map(repr, archived))[:5]}",
                 )
-            # T6: only some schools are held; the rest applies, their archives included.
-            elif applied := set(archived) & set(planned):
-                add(
-                    "threshold_archived",
-                    "a held school's archives were applied (T6)",
-                    f"archived: {sorted(map(repr, applied))[:5]}",
-                )
+            elif held_mode == "schools":
+                # Placed from the mirror as the harness saw it, not from the run's own
+                # planned-archive list: a held school's record archived but never listed
+                # must be caught too.
+                held = {h.get("sis_id") for h in diagnostics.get("held") or []}
+                at_held = [i for i in archived if held_school_of(self.mirror_ids, i) in held]
+                if at_held:
+                    add(
+                        "threshold_archived",
+                        "a held school's records were archived (T6)",
+                        f"archived: {sorted(map(repr, at_held))[:5]}; held: {sorted(held)}",
+                    )
 
         # 5. no NUL stored
         for table, column, pk, value in nul_cells(self.tables, current, before):
@@ -667,6 +676,27 @@ class Harness:
                 if ident is not None:
                     planned.append(ident)
         return archived, still, planned
+
+
+def held_school_of(ids: oracle.MirrorIds, ident: tuple[str, object]) -> str:
+    """The school a record is held at under T6, as the engine places it
+    (syncs.pipeline.holds), from the mirror as the harness read it: a person at their
+    first school, a class at its school, an enrollment at its class's school, a guardian
+    link at its student's first school."""
+    kind, key = ident
+
+    def first_school(person: str) -> str:
+        return min(ids.people.get(person, ("", ()))[1], default="")
+
+    if kind == "people":
+        return first_school(str(key))
+    if kind == "classes":
+        return ids.classes.get(str(key), "")
+    if kind == "enrollments" and isinstance(key, tuple):
+        return ids.classes.get(key[0], "")
+    if kind == "guardianships" and isinstance(key, tuple):
+        return first_school(key[1])
+    return ""
 
 
 def harness_error(recipe: Recipe, exc: Exception) -> Outcome:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 
 from tests.fuzz import oracle
-from tests.fuzz.harness import Harness
+from tests.fuzz.harness import Harness, held_school_of
 from tests.fuzz.mutations import (
     ConcatExport,
     DropRow,
@@ -164,3 +164,14 @@ def test_oracle_an_unclosed_quote_costs_its_own_line_only(tmp_path):
     p = _present(tmp_path, InsertText("users.csv", 1, 8, '"'), name="a")  # t1's givenName
     assert p.people["t1"] == {"row unreadable"}
     assert "s1" in p.people and not p.people["s1"]
+
+
+def test_T6_check_places_records_at_schools_as_the_engine_does():
+    ids = _ids()
+    ids.people["t9"] = ("teacher", ("0789", "0123"))  # first school: the smallest ID
+    assert held_school_of(ids, ("people", "s5")) == "0456"
+    assert held_school_of(ids, ("people", "t9")) == "0123"
+    assert held_school_of(ids, ("classes", "c3")) == "0456"
+    assert held_school_of(ids, ("enrollments", ("c3", "t1"))) == "0456"  # the class's
+    assert held_school_of(ids, ("guardianships", ("p1", "s5"))) == "0456"  # the student's
+    assert held_school_of(ids, ("people", "unknown")) == ""
