@@ -18,7 +18,9 @@ STORAGES = {
 # tests/syncs/services/test_worker_process.py with its own settings.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-ROLLCALL = {**ROLLCALL, "HEARTBEAT_SECONDS": 0}  # noqa: F405
+# Tasks run inline, in the test runner, which keeps its CPU priority (syncs.priority is
+# tested in child processes).
+ROLLCALL = {**ROLLCALL, "HEARTBEAT_SECONDS": 0, "WORKER_NICE": 0}  # noqa: F405
 # No collectstatic in tests: serve nothing from STATIC_ROOT.
 MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405
 # Webhook tests post to receivers on 127.0.0.1 over plain http; tests of the address

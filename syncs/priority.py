@@ -1,10 +1,14 @@
 """Syncs yield the CPU to people. A sync is a batch job with a window of hours; a district
 admin waiting on the sync tab, or a script polling a run, wants an answer now. When the
-web and the worker share a machine (the embedded default does, and so do small
-production installs), a sync at the same CPU priority as gunicorn takes a core or more
-and every request queues behind it. So the worker process runs syncs at a higher nice
-value, ROLLCALL_WORKER_NICE (10 by default, 0 to keep the priority it was started with):
-it still gets every cycle the web leaves idle, which at 3 a.m. is nearly all of them."""
+web and the worker share a machine (`make run` does, and so do small installs), a sync
+at the same CPU priority as the web takes a core or more and every request queues
+behind it. So the worker process runs syncs at a higher nice value,
+ROLLCALL_WORKER_NICE (10 by default, 0 to keep the priority it was started with): it
+still gets every cycle the web leaves idle, which at 3 a.m. is nearly all of them.
+
+A nice value only counts within one scheduling group (a session under Linux's
+autogroup, or a cgroup): `serve` keeps both in its session; two systemd services need
+CPUWeight= on the worker's unit instead (README, Operate)."""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ def lower_cpu_priority(niceness: int | None = None) -> int:
     inherit it: call this first."""
     wanted = settings.ROLLCALL["WORKER_NICE"] if niceness is None else niceness
     current = os.getpriority(os.PRIO_PROCESS, 0)
-    if wanted <= current:
+    if wanted == 0 or wanted <= current:  # 0: as started, even at a negative nice value
         return current
     try:
         os.setpriority(os.PRIO_PROCESS, 0, min(wanted, 19))

@@ -120,6 +120,11 @@ def test_serve_answers_probes_then_stops_everything_on_ctrl_c(serve):
     server.wait_until_ready()
     web, worker = server.pid_of("web"), server.pid_of("worker")
     server.wait_for_output(f"Rollcall is serving {server.url}/admin/ with a worker (pid {worker})")
+    # Each child leads its own process group (Ctrl-C is serve's to pass on), in serve's
+    # session, where the worker's nice value counts against the web server's.
+    for child in (web, worker):
+        assert os.getpgid(child) == child
+        assert os.getsid(child) == os.getsid(server.proc.pid)
 
     server.proc.send_signal(signal.SIGINT)
 

@@ -72,3 +72,9 @@ def test_a_nice_value_outside_0_to_19_is_refused_at_start(value):
     )
     assert result.returncode != 0
     assert "ROLLCALL_WORKER_NICE must be a nice value from 0 to 19" in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may start a process below nice 0")
+def test_zero_leaves_a_worker_started_at_a_negative_nice_value_as_it_is():
+    code = "os.setpriority(os.PRIO_PROCESS, 0, -5)\n" + RUN_SYNC + _nice()
+    assert _child(code, ROLLCALL_WORKER_NICE="0") == "-5"

@@ -26,9 +26,12 @@ class Child:
 
     def __init__(self, name: str, argv: list[str]):
         self.name = name
-        # A session of its own: a terminal's Ctrl-C reaches serve only, which then stops
-        # each child on purpose (and qcluster's forked processes with it).
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
+        # A process group of its own: a terminal's Ctrl-C reaches serve only, which then
+        # stops each child on purpose (and qcluster's forked processes with it). Still
+        # serve's session: Linux schedules sessions against each other (autogroup), and
+        # the worker's lower priority for syncs (syncs.priority) only counts against the
+        # web server inside one.
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, process_group=0)
         self.pid = self.proc.pid
 
     def has_exited(self) -> bool:
