@@ -395,6 +395,17 @@ def _threshold(facts: RunFacts) -> dict[str, Any]:
             body["evidence"] = body["evidence"] + _updates_evidence(diagnostics)
             body["next_steps"] = body["next_steps"] + _UPDATE_STEPS
         body["held_updates"] = {k: dict(v) for k, v in updates.items()}
+    as_of = (diagnostics.get("threshold") or {}).get("counted_as_of_run")
+    if as_of:
+        body["evidence"] = body["evidence"] + [
+            {
+                "text": f"The active counts are those from before run #{as_of} held its "
+                "archives. Records created since then are left out of them until someone "
+                "approves the held archives or a run passes, so the same files cannot get "
+                "through by adding records.",
+                "counted_as_of_run": as_of,
+            }
+        ]
     approvals = _approvals_evidence(facts)
     if approvals:
         body["evidence"] = body["evidence"] + approvals

@@ -46,28 +46,52 @@ class SchoolCounts:
     archive_school: dict[str, dict[int, str]] = field(default_factory=dict)
 
 
-def school_counts(plan: Plan, mirror: Mirror) -> SchoolCounts:
-    """Active records and planned archives per school and kind (rule T6's inputs)."""
-    out = SchoolCounts(archive_school={t: {} for t in TABLES})
+def newest_pks(mirror: Mirror) -> dict[str, int]:
+    """The largest pk of each table the config holds: every record created later has a
+    larger one. A held run records them, so the next runs can tell its creates apart."""
+    return {
+        "people": max((row.pk for row in mirror.people.values()), default=0),
+        "classes": max((row.pk for row in mirror.classes.values()), default=0),
+        "enrollments": max((row.pk for row in mirror.enrollments.values()), default=0),
+    }
+
+
+def active_by_school(
+    mirror: Mirror, *, up_to: Mapping[str, int] | None = None
+) -> dict[str, Counter[str]]:
+    """Active records per school and kind; with `up_to` (`newest_pks` of an earlier
+    run), only those that already existed then."""
+    last = {t: (up_to or {}).get(t, float("inf")) for t in ("people", "classes", "enrollments")}
     active: dict[str, Counter[str]] = {}
-    people_school = {sid: _first(row.schools) for sid, row in mirror.people.items()}
     class_school = {sid: row.school for sid, row in mirror.classes.items()}
     # Counted by key first (Counter counts in C), then per school: a district's mirror
     # holds a million links, and this runs on every sync.
     people = Counter(
-        (people_school[sid], row.role) for sid, row in mirror.people.items() if not row.archived
+        (_first(row.schools), row.role)
+        for row in mirror.people.values()
+        if not row.archived and row.pk <= last["people"]
     )
     for (school, role), n in people.items():
         active.setdefault(school, Counter())[PERSON_KIND_BY_ROLE[role]] += n
     for class_row in mirror.classes.values():
-        if not class_row.archived:
+        if not class_row.archived and class_row.pk <= last["classes"]:
             active.setdefault(class_row.school, Counter())["classes"] += 1
     per_class = Counter(
-        class_sid for (class_sid, _person), link in mirror.enrollments.items() if not link.archived
+        class_sid
+        for (class_sid, _person), link in mirror.enrollments.items()
+        if not link.archived and link.pk <= last["enrollments"]
     )
     for class_sid, n in per_class.items():
         active.setdefault(class_school.get(class_sid, ""), Counter())["enrollments"] += n
-    out.active = active
+    return active
+
+
+def school_counts(plan: Plan, mirror: Mirror) -> SchoolCounts:
+    """Active records and planned archives per school and kind (rule T6's inputs)."""
+    out = SchoolCounts(archive_school={t: {} for t in TABLES})
+    people_school = {sid: _first(row.schools) for sid, row in mirror.people.items()}
+    class_school = {sid: row.school for sid, row in mirror.classes.items()}
+    out.active = active_by_school(mirror)
 
     planned: dict[str, Counter[str]] = {}
     if plan.people.archive:

@@ -115,7 +115,9 @@ def _run_stages(s: RunState) -> None:
     with s.stage(Stage.PLAN):
         plan = stages.plan_roster(roster, mirror, checked, devices)
     with s.stage(Stage.GUARD):
-        guard = stages.guard_plan(roster, plan, mirror, config, stages.school_history(run))
+        guard = stages.guard_plan(
+            roster, plan, mirror, config, stages.school_history(run), stages.held_base(run)
+        )
         s.diagnostics.update(guard.diagnostics)
         s.findings += guard.findings
     if not run.dry_run:

@@ -7,6 +7,7 @@ The work itself is in syncs/{sources,formats,rules,pipeline}: these only join it
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db.models import Q
+from django.db.models.fields.json import KT
 
 from syncs import formats, progress
 from syncs.findings import Finding, IssueCode
@@ -35,8 +37,10 @@ from syncs.pipeline.holds import (
     SchoolCounts,
     UpdateCheck,
     active_after,
+    active_by_school,
     as_counts,
     held_archives,
+    newest_pks,
     school_counts,
     update_samples,
     watched_changes,
@@ -243,17 +247,25 @@ def guard_plan(
     mirror: Mirror,
     config: SyncConfig,
     history: Mapping[str, list[Mapping[str, int]]] | None = None,
+    held: HeldBase | None = None,
 ) -> Guard:
     """Rule T with its per-school limits (T6), the mass-update guard (U) and the
     sharp-drop watch; a run that holds anything records what explains it (T4).
     `history`: per school, its active counts after the config's last applied runs
-    (`school_history`). (The other guard, files with headers only, runs in
-    `scope_roster`.)"""
+    (`school_history`). `held`: while the config's archives are held (`held_base`),
+    the limits count the records as they stood before the held run, not the ones its
+    creates added, so the same files the next night are held again. (The other guard,
+    files with headers only, runs in `scope_roster`.)"""
     counts = school_counts(plan, mirror)
+    base_by_school = counts.active
+    base = {kind: plan.active[kind] for kind in THRESHOLD_KINDS}
+    if held is not None:
+        base_by_school = active_by_school(mirror, up_to=held.newest_pks)
+        base = {kind: sum(c[kind] for c in base_by_school.values()) for kind in THRESHOLD_KINDS}
     decision = decide_archives(
-        active={kind: plan.active[kind] for kind in THRESHOLD_KINDS},
+        active=base,
         planned={kind: plan.planned_archives[kind] for kind in THRESHOLD_KINDS},
-        active_by_school=as_counts(counts.active),
+        active_by_school=as_counts(base_by_school),
         planned_by_school=as_counts(counts.planned),
         threshold=config.deletion_threshold,
         school_threshold=config.school_threshold,
@@ -274,6 +286,16 @@ def guard_plan(
     }
     if config.school_threshold is not None:
         threshold["school_percent"] = str(config.school_threshold)
+    if held is not None:
+        threshold["counted_as_of_run"] = held.run_id
+    if decision.hold_all or decision.held:
+        # What the next runs count against while this hold lasts (`held_base`): the
+        # records as they stood before the first run of the hold.
+        threshold["held_base"] = (
+            {"run": held.run_id, "newest_pks": held.newest_pks}
+            if held is not None
+            else {"newest_pks": newest_pks(mirror)}  # "run": this one (held_base)
+        )
     diagnostics: dict[str, Any] = {"threshold": threshold, "skipped": plan.skipped(mirror)}
     names = _school_names(roster, mirror)
     if decision.over:
@@ -388,6 +410,54 @@ def _drop_finding(drop: Drop) -> Finding:
         school_id=drop.school,
         message=drop.message,
     )
+
+
+# How far back held_base looks past runs that failed for another reason (a fortnight
+# of nightly credential failures, say) for the run that holds archives.
+HELD_LOOKBACK_RUNS = 50
+
+
+@dataclass(frozen=True)
+class HeldBase:
+    """The run whose archives are still held, and its `newest_pks`."""
+
+    run_id: int
+    newest_pks: dict[str, int]
+
+
+def held_base(run: SyncRun) -> HeldBase | None:
+    """While the config's latest real run holds archives nobody has approved, what the
+    threshold counts against: the records as they stood before that hold began. A held
+    run still applies its creates (T3, T6); counted as active, they would let the same
+    files through the next night (re-keyed IDs at 60%: 20 of 20 held, then 20 of 40
+    archived). Runs that failed for another reason applied nothing and are passed over;
+    a success or an approval ends the hold."""
+    rows = (
+        SyncRun.objects.filter(config_id=run.config_id, dry_run=False, pk__lt=run.pk)
+        .filter(status__in=(RunStatus.SUCCEEDED, RunStatus.FAILED))
+        .order_by("-pk")
+        .values_list(
+            "pk",
+            "status",
+            "failure_reason",
+            "archives_approved_at",
+            KT("diagnostics__archives_held"),
+            KT("diagnostics__threshold__held_base"),
+        )
+    )
+    for pk, status, reason, approved_at, held, base in rows[:HELD_LOOKBACK_RUNS]:
+        if status == RunStatus.FAILED and reason != FailureReason.THRESHOLD:
+            continue
+        if reason != FailureReason.THRESHOLD or approved_at is not None:
+            return None
+        if held not in ("all", "schools") or not base:
+            return None  # held updates only (U), or a run from before held_base
+        found = json.loads(base) if isinstance(base, str) else base
+        return HeldBase(
+            run_id=int(found.get("run", pk)),
+            newest_pks={t: int(v) for t, v in found["newest_pks"].items()},
+        )
+    return None
 
 
 def school_history(run: SyncRun) -> dict[str, list[dict[str, int]]]:

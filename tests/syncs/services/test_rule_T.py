@@ -7,6 +7,7 @@ import pytest
 
 from accounts.models import ContactDevice
 from rostering.models import Enrollment, Person
+from syncs.explanations import explain_run
 from tests.builders import District, big_district
 
 
@@ -123,25 +124,84 @@ def test_T5_only_the_latest_run_can_be_approved(sync, admin_user):
         sync_run_approve_archives(run=blocked, user=admin_user)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known defect (found by make fuzz, 2026-12-03): T2 counts the active records "
-    "before the run, and T3 applies a held run's creates, so the next night's base is "
-    "larger and the same files pass. Remove this mark once it is fixed.",
-)
+def rekeyed(d: District, ids: list[str], school: str = "0123") -> District:
+    """Re-keyed IDs, the failure thresholds exist for: each student leaves the export
+    and comes back under a new ID, in the same class."""
+    for sid in ids:
+        d.drop_user(sid)
+        d.student(f"k{sid}", school).enroll("c1", f"k{sid}", "student")
+    return d
+
+
 def test_T3_a_held_night_stays_held_when_the_same_files_come_again(sync):
-    # Re-keyed IDs, the failure thresholds exist for: every student leaves the export
-    # and comes back under a new ID. At 60% (back-to-school guidance) night 1 holds the
-    # 20 archives (20 of 20) and, as T3 says, creates the 20 new students.
+    # At 60% (back-to-school guidance) night 1 holds the 20 archives (20 of 20) and, as
+    # T3 says, creates the 20 new students.
     d = big_district(20)
     sync(d)
-    for n in range(20):
-        d.drop_user(f"s{n:04d}")
-        d.student(f"k{n:04d}", "0123").enroll("c1", f"k{n:04d}", "student")
+    rekeyed(d, [f"s{n:04d}" for n in range(20)])
     first = sync(d, threshold=60)
     assert first.failure_reason == "threshold"
-    # Night 2, the same files: 20 of now 40 active is within 60%, so the archives night
-    # 1 held would go through with nobody approving them.
-    second = sync(d, threshold=60)
-    assert second.failure_reason == "threshold"
+    assert Person.objects.filter(source_id__startswith="ks", archived_at=None).count() == 20
+    # Night 2, the same files. Counted with night 1's creates, 20 of 40 would be within
+    # 60% and the held archives would go through with nobody approving them; counted as
+    # the district stood before the hold, it is 20 of 20 again.
+    for _night in (2, 3):
+        again = sync(d, threshold=60)
+        assert again.failure_reason == "threshold"
+        assert again.diagnostics["threshold"]["kinds"]["students"] == {
+            "active": 20,
+            "planned": 20,
+            "allowed": 12,
+            "exceeded": True,
+        }
+        assert again.diagnostics["threshold"]["counted_as_of_run"] == first.pk
     assert not Person.objects.filter(source_id__startswith="s", archived_at__isnull=False)
+    texts = [e["text"] for e in explain_run(again)["evidence"]]
+    assert any(f"from before run #{first.pk} held its archives" in t for t in texts)
+
+
+def test_T6_a_held_school_stays_held_when_the_same_files_come_again(sync):
+    d = District().school("0123").school("0456")
+    d.teacher("t1", "0123").teacher("t2", "0456")
+    a, b = [f"a{n}" for n in range(10)], [f"b{n}" for n in range(10)]
+    for sid in a:
+        d.student(sid, "0123")
+    for sid in b:
+        d.student(sid, "0456")
+    d.klass("c1", "0123", "A", teacher="t1", students=tuple(a))
+    d.klass("c2", "0456", "B", teacher="t2", students=tuple(b))
+    sync(d)
+    rekeyed(d, a)  # school 0123 only: 10 of 10 there, 10 of 20 in the district
+    first = sync(d, threshold=60)
+    assert [h["sis_id"] for h in first.diagnostics["held"]] == ["0123"]
+    again = sync(d, threshold=60)
+    assert again.failure_reason == "threshold"
+    assert [h["sis_id"] for h in again.diagnostics["held"]] == ["0123"]
+    assert again.diagnostics["held"][0]["kinds"]["students"]["active"] == 10
+    assert not Person.objects.filter(source_id__in=a, archived_at__isnull=False)
+
+
+def test_T5_an_approval_ends_the_hold_and_the_next_night_counts_everyone(sync, admin_user):
+    from syncs.services import sync_run_approve_archives
+
+    d = big_district(20)
+    sync(d)
+    rekeyed(d, [f"s{n:04d}" for n in range(20)])
+    first = sync(d, threshold=60)
+    assert sync_run_approve_archives(run=first, user=admin_user) == 40  # people + enrollments
+    after = sync(d, threshold=60)
+    assert after.status == "succeeded"
+    assert after.diagnostics["threshold"]["kinds"]["students"]["active"] == 20  # the new IDs
+    assert "counted_as_of_run" not in after.diagnostics["threshold"]
+
+
+def test_T3_a_failure_for_another_reason_does_not_end_the_hold(sync):
+    d = big_district(20)
+    sync(d)
+    rekeyed(d, [f"s{n:04d}" for n in range(20)])
+    first = sync(d, threshold=60)
+    # A night that fails for another reason applies nothing, so it changes nothing here.
+    assert sync(d, schools=["9999"]).failure_reason == "schools_not_found"
+    again = sync(d, threshold=60, schools=[])
+    assert again.failure_reason == "threshold"
+    assert again.diagnostics["threshold"]["counted_as_of_run"] == first.pk
