@@ -66,6 +66,14 @@ FOUND = [
     # Found at 172baa9, a harness that predated rule T6: school 0456 over its own limit is
     # held while school 0123's dropped class is archived. Kept to prove both halves.
     Recipe(ops=(DropRow("classes.csv", 1), DropRow("classes.csv", 1)), threshold="60"),
+    # Found at 4b87f81 (seed 20261205), fixed by f6c4f02: two schools held (T6) while the
+    # run created enrollments at one of them; the same input again counted those and
+    # archived what the first run held.
+    Recipe(
+        ops=(DropRow("classes.csv", 19), DropRow("classes.csv", 0), SlashCollision("x", "s2")),
+        threshold="60",
+        then="again",
+    ),
 ]
 
 
