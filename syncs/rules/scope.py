@@ -198,6 +198,9 @@ def _schools_of_people(
         )
         if (
             klass is not None
+            # An unreadable class's other row may name any school, even one not in the
+            # files: only a school the sync reaches can be someone's school.
+            and klass.school_id in reachable
             and person_id in schools_of
             and klass.school_id not in schools_of[person_id]
         ):

@@ -19,6 +19,7 @@ from tests.fuzz import oracle
 from tests.fuzz.harness import Harness, held_school_of
 from tests.fuzz.mutations import (
     ConcatExport,
+    ConflictRow,
     DropRow,
     Encode,
     InsertByte,
@@ -73,6 +74,15 @@ FOUND = [
         ops=(DropRow("classes.csv", 19), DropRow("classes.csv", 0), SlashCollision("x", "s2")),
         threshold="60",
         then="again",
+    ),
+    # Found at 6d8ed4b on PostgreSQL (seed 20261206): c4 once with a school not in the
+    # files, once unreadable; its school reached a student's schools and apply had no
+    # such school (KeyError: internal_error).
+    Recipe(
+        ops=(
+            ConflictRow("classes.csv", 3, "schoolSourcedId", "ctl\x01\x1f\x7f", before=True),
+            InsertText("classes.csv", 5, 1, '"', 0),
+        )
     ),
 ]
 

@@ -45,6 +45,18 @@ def test_people_get_schools_from_classes_and_their_students():
     assert dropped["people"] == 1  # s2 is in another school
 
 
+def test_Q_an_unreadable_class_naming_an_unknown_school_gives_nobody_that_school():
+    # classes.csv: one row of c2 names a school not in the files, another row of c2 is
+    # unreadable. c2 is held (rule Q), and its school must not reach s1's schools: apply
+    # has no such school to link (found by make fuzz on PostgreSQL, internal_error).
+    r = roster()
+    r.classes["c2"] = ClassRecord("c2", "ctl\x01\x1f\x7f", "History")
+    r.unreadable_classes.add("c2")
+    r.enrollments[("c2", "s1")] = EnrollmentRecord("c2", "s1", "student")
+    scoped, _f, _d = scope(r, [])
+    assert scoped.people["s1"].school_ids == ("123",)
+
+
 def test_enrollment_into_an_unknown_class_is_an_alert():
     r = roster()
     r.enrollments[("nope", "s1")] = EnrollmentRecord("nope", "s1", "student")
