@@ -80,28 +80,31 @@ class _Heartbeat(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        from syncs.models import RunStatus, SyncRun
-
         try:
             while not self.stopping.wait(self.interval):
-                stage, done, total = self.progress.snapshot()
                 try:
-                    # Only while running (never over the recorded outcome), and only the
-                    # count of the stage the run row is in: the stage itself is written
-                    # by the run alone, so a beat delayed by a lock cannot take the row
-                    # back to an earlier stage (or undo apply's "applied" marker).
-                    SyncRun.objects.filter(
-                        pk=self.run_id, status=RunStatus.RUNNING, stage=stage
-                    ).update(
-                        heartbeat_at=timezone.now(),
-                        progress_done=done,
-                        progress_total=total,
-                    )
+                    beat(self.run_id, self.progress)
                 except Exception as exc:  # noqa: BLE001 - a missed beat is retried next time
                     # On SQLite the run's own apply transaction holds the only write lock.
                     logger.debug("Sync run %s: heartbeat not written: %s", self.run_id, exc)
         finally:
             connection.close()
+
+
+def beat(run_id: int, progress: Progress) -> None:
+    """One heartbeat: the time, and the records done in the current stage."""
+    from syncs.models import RunStatus, SyncRun
+
+    stage, done, total = progress.snapshot()
+    # Only while running (never over the recorded outcome), and only the count of the
+    # stage the run row is in: the stage itself is written by the run alone, so a beat
+    # delayed by a lock cannot take the row back to an earlier stage (or undo apply's
+    # "applied" marker).
+    SyncRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, stage=stage).update(
+        heartbeat_at=timezone.now(),
+        progress_done=done,
+        progress_total=total,
+    )
 
 
 @contextmanager

@@ -150,8 +150,15 @@ def _apply(s: RunState, plan, roster, mirror, *, archive: bool, held) -> dict[st
         # Last inside it, the gate: a run reaped meanwhile rolls back. It locks the row
         # only for the commit; a fresh heartbeat makes a reaper that waited on the lock
         # find the run alive. The reaper reads "report" as "applied" only if the
-        # changes committed.
-        after_writes=lambda: hold(run.pk, stage=Stage.REPORT, heartbeat_at=timezone.now()),
+        # changes committed. Apply's count goes with it: "report" with apply's records
+        # done would read 99% until the report stage started, then fall back to 97%.
+        after_writes=lambda: hold(
+            run.pk,
+            stage=Stage.REPORT,
+            heartbeat_at=timezone.now(),
+            progress_done=0,
+            progress_total=0,
+        ),
     )
     s.applied = True
     return timings

@@ -163,3 +163,29 @@ def test_provenance_links_are_still_enforced_by_django(sync, district, config):
     run.delete()
     assert Person.objects.filter(last_seen_run__isnull=False).count() == 0
     assert Person.objects.count() == 8
+
+
+def test_progress_never_goes_back_when_apply_hands_over_to_report(sync, monkeypatch):
+    """A heartbeat just before every write of a run's stage, and the percentage a poller
+    reads after each: it only rises. Apply's gate once wrote "report" over apply's count
+    (99%), and the report stage then started from 0 (97%): a real worker's poller saw
+    the bar go back."""
+    from syncs import progress
+    from syncs.models import SyncRun
+    from syncs.services import pipeline, runs
+
+    seen: list[int] = []
+    real_hold = runs.hold
+
+    def beat_then_hold(run_id, **fields):
+        tracked = progress.current()
+        if tracked is not None:
+            progress.beat(run_id, tracked)
+            seen.append(SyncRun.objects.get(pk=run_id).percent)
+        real_hold(run_id, **fields)
+        seen.append(SyncRun.objects.get(pk=run_id).percent)
+
+    monkeypatch.setattr(runs, "hold", beat_then_hold)
+    monkeypatch.setattr(pipeline, "hold", beat_then_hold)
+    sync(big_district(30))
+    assert len(seen) > 10 and seen == sorted(seen), seen
